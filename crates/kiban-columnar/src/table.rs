@@ -98,6 +98,16 @@ pub enum TableError {
     InvalidName { table: String, name: String },
     #[error("{path}: {message}")]
     File { path: String, message: String },
+    #[error("{path}: column {column} has type {data_type}, which kiban does not read")]
+    UnsupportedColumnType { path: String, column: String, data_type: String },
+    #[error("table {table} is missing")]
+    MissingTable { table: String },
+    #[error("table {table}: column {column} is missing")]
+    MissingColumn { table: String, column: String },
+    #[error("table {table}: column {column} has type {actual}, expected {expected}")]
+    ColumnType { table: String, column: String, expected: &'static str, actual: &'static str },
+    #[error("table {table}: row {row}, column {column}: {reason}")]
+    InvalidValue { table: String, column: String, row: usize, reason: &'static str },
 }
 
 fn valid_name(name: &str) -> bool {
@@ -127,7 +137,10 @@ impl Table {
                 });
             }
             if columns[..idx].iter().any(|other| other.name == column.name) {
-                return Err(TableError::DuplicateColumn { table: name.to_owned(), column: column.name.clone() });
+                return Err(TableError::DuplicateColumn {
+                    table: name.to_owned(),
+                    column: column.name.clone(),
+                });
             }
         }
         Ok(Table { name: name.to_owned(), n_rows, columns })
@@ -199,9 +212,15 @@ mod tests {
         let a = Column::new("a", ColumnData::Int64(vec![Some(1), None]));
         let b = Column::new("b", ColumnData::Utf8(vec![Some("x".to_owned())]));
         assert!(matches!(Table::new("t", vec![a.clone(), b]), Err(TableError::RaggedColumn { .. })));
-        assert!(matches!(Table::new("t", vec![a.clone(), a.clone()]), Err(TableError::DuplicateColumn { .. })));
+        assert!(matches!(
+            Table::new("t", vec![a.clone(), a.clone()]),
+            Err(TableError::DuplicateColumn { .. })
+        ));
         assert!(matches!(Table::new("t t", vec![a.clone()]), Err(TableError::InvalidName { .. })));
         let table = Table::new("t", vec![a]).unwrap();
-        assert_eq!(table.filter_rows(&[false, true]).column("a").unwrap().data, ColumnData::Int64(vec![None]));
+        assert_eq!(
+            table.filter_rows(&[false, true]).column("a").unwrap().data,
+            ColumnData::Int64(vec![None])
+        );
     }
 }

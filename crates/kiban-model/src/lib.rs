@@ -15,10 +15,10 @@
 
 use std::fmt;
 
-pub use chrono::NaiveDate;
+pub use chrono::{Datelike, NaiveDate};
 
 mod codes;
-pub use codes::{Prefecture, PREFECTURES, insurer_check_digit, insurer_number_is_valid};
+pub use codes::{PREFECTURES, Prefecture, insurer_check_digit, insurer_number_is_valid};
 
 /// Writes `***` for a value that must never be shown (patient data, secrets).
 pub struct Redacted;
@@ -68,7 +68,8 @@ impl LocalPatientId {
     /// # Errors
     /// Returns an error when the ID is empty or contains a control character or a path separator.
     pub fn new(id: &str) -> Result<LocalPatientId, ModelError> {
-        let valid = !id.is_empty() && id.len() <= 64 && !id.chars().any(|c| c.is_control() || c == '/' || c == '\\');
+        let valid =
+            !id.is_empty() && id.len() <= 64 && !id.chars().any(|c| c.is_control() || c == '/' || c == '\\');
         if valid { Ok(LocalPatientId(id.to_owned())) } else { Err(ModelError::InvalidLocalPatientId) }
     }
 
@@ -522,7 +523,8 @@ mod tests {
             date: NaiveDate::from_ymd_opt(2024, 1, 2).unwrap(),
         });
         let shown = format!("{record:?} {:?} {:?} {:?}", record.person, record.labs, record.person.local_id);
-        for secret in ["山田", "花子", "03-1234", "06131234", "0000123", "アルブミン", "4.9", "2024"] {
+        for secret in ["山田", "花子", "03-1234", "06131234", "0000123", "アルブミン", "4.9", "2024"]
+        {
             assert!(!shown.contains(secret), "Debug output shows a patient value: {shown}");
         }
         assert!(shown.contains("1310000001"), "the provider code is not patient data and helps debugging");
@@ -540,7 +542,9 @@ mod tests {
         let mut second_person = person();
         second_person.name_kanji = Some(PersonName::new("別", "名"));
         second_person.birth_date = NaiveDate::from_ymd_opt(1950, 5, 6);
-        second_person.insurances.push(Insurance { insurer_number: "01130012".to_owned(), ..Insurance::default() });
+        second_person
+            .insurances
+            .push(Insurance { insurer_number: "01130012".to_owned(), ..Insurance::default() });
         let mut second = PatientRecord::new(second_person);
         second.encounters.push(first.encounters[0].clone());
 

@@ -1,0 +1,219 @@
+//! Parquet and CSV encodings of a [`Table`].
+//!
+//! Parquet output is deterministic: the same table always gives byte-identical bytes (no timestamps,
+//! a fixed `created_by`, fixed row-group limits, snappy compression), so a release manifest's checksums can be
+//! reproduced. Encoding to and decoding from memory ([`encode_parquet`], [`decode_parquet`]) is the
+//! primitive; the file functions wrap it, so callers that encrypt (the vault) can sit in between.
+
+use std::fs;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Date32Type, Float64Type, Int32Type, Int64Type};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
+};
+use arrow_schema::{DataType, Field, Schema};
+use bytes::Bytes;
+use kiban_model::NaiveDate;
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+use crate::table::{Column, ColumnData, Table, TableError};
+
+/// The `created_by` written into every Parquet footer. Fixed so output does not depend on who wrote it.
+const CREATED_BY: &str = concat!("kiban-columnar version ", env!("CARGO_PKG_VERSION"));
+
+fn epoch() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).expect("1970-01-01 is a valid date")
+}
+
+fn date_to_days(date: NaiveDate) -> i32 {
+    // chrono's date range (about ±262,000 years) fits in i32 days.
+    i32::try_from(date.signed_duration_since(epoch()).num_days()).expect("chrono dates fit in i32 days")
+}
+
+fn days_to_date(days: i32) -> Option<NaiveDate> {
+    epoch().checked_add_signed(chrono::TimeDelta::days(i64::from(days)))
+}
+
+fn arrow_column(data: &ColumnData) -> (DataType, ArrayRef) {
+    match data {
+        ColumnData::Utf8(values) => {
+            (DataType::Utf8, Arc::new(values.iter().cloned().collect::<StringArray>()))
+        }
+        ColumnData::Int64(values) => (DataType::Int64, Arc::new(Int64Array::from(values.clone()))),
+        ColumnData::Float64(values) => (DataType::Float64, Arc::new(Float64Array::from(values.clone()))),
+        ColumnData::Bool(values) => (DataType::Boolean, Arc::new(BooleanArray::from(values.clone()))),
+        ColumnData::Date(values) => {
+            let days: Vec<Option<i32>> = values.iter().map(|value| value.map(date_to_days)).collect();
+            (DataType::Date32, Arc::new(Date32Array::from(days)))
+        }
+    }
+}
+
+fn file_error(path: &str, message: impl Into<String>) -> TableError {
+    TableError::File { path: path.to_owned(), message: message.into() }
+}
+
+/// Encodes `table` as a Parquet file in memory. `label` names the file in errors.
+///
+/// # Errors
+/// [`TableError::File`] when the table has no columns or the Parquet writer fails.
+pub fn encode_parquet(table: &Table, label: &str) -> Result<Vec<u8>, TableError> {
+    if table.columns().is_empty() {
+        return Err(file_error(
+            label,
+            format!("table {} has no columns; Parquet needs at least one", table.name()),
+        ));
+    }
+    let (fields, arrays): (Vec<Field>, Vec<ArrayRef>) = table
+        .columns()
+        .iter()
+        .map(|column| {
+            let (data_type, array) = arrow_column(&column.data);
+            (Field::new(&column.name, data_type, true), array)
+        })
+        .unzip();
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(schema.clone(), arrays)
+        .map_err(|err| file_error(label, format!("building the Arrow batch: {err}")))?;
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_created_by(CREATED_BY.to_owned())
+        .build();
+    let mut bytes = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut bytes, schema, Some(properties))
+        .map_err(|err| file_error(label, format!("starting the Parquet writer: {err}")))?;
+    writer.write(&batch).map_err(|err| file_error(label, format!("writing Parquet: {err}")))?;
+    writer.close().map_err(|err| file_error(label, format!("finishing Parquet: {err}")))?;
+    Ok(bytes)
+}
+
+/// Decodes a Parquet file held in memory into a table called `name`. `label` names the file in errors.
+///
+/// Accepted column types: strings (`Utf8`, `LargeUtf8`), `Int64`, `Int32` (read as int64), `Float64`,
+/// `Boolean` and `Date32`.
+///
+/// # Errors
+/// [`TableError::File`] for unreadable Parquet, [`TableError::UnsupportedColumnType`] for other column
+/// types, and the [`Table::new`] errors for bad names.
+pub fn decode_parquet(bytes: Vec<u8>, name: &str, label: &str) -> Result<Table, TableError> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(bytes))
+        .map_err(|err| file_error(label, format!("reading the Parquet footer: {err}")))?;
+    let schema = builder.schema().clone();
+    let mut columns: Vec<Column> = Vec::with_capacity(schema.fields().len());
+    for field in schema.fields() {
+        let data = match field.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 => ColumnData::Utf8(Vec::new()),
+            DataType::Int64 | DataType::Int32 => ColumnData::Int64(Vec::new()),
+            DataType::Float64 => ColumnData::Float64(Vec::new()),
+            DataType::Boolean => ColumnData::Bool(Vec::new()),
+            DataType::Date32 => ColumnData::Date(Vec::new()),
+            other => {
+                return Err(TableError::UnsupportedColumnType {
+                    path: label.to_owned(),
+                    column: field.name().clone(),
+                    data_type: other.to_string(),
+                });
+            }
+        };
+        columns.push(Column { name: field.name().clone(), data });
+    }
+    let reader = builder.build().map_err(|err| file_error(label, format!("reading Parquet: {err}")))?;
+    for batch in reader {
+        let batch = batch.map_err(|err| file_error(label, format!("reading Parquet: {err}")))?;
+        for (column, array) in columns.iter_mut().zip(batch.columns()) {
+            append(&mut column.data, array.as_ref()).ok_or_else(|| {
+                file_error(label, format!("column {}: unexpected Arrow array type", column.name))
+            })?;
+        }
+    }
+    Table::new(name, columns)
+}
+
+fn append(data: &mut ColumnData, array: &dyn Array) -> Option<()> {
+    match data {
+        ColumnData::Utf8(values) => {
+            if let Some(strings) = array.as_string_opt::<i32>() {
+                values.extend(strings.iter().map(|value| value.map(str::to_owned)));
+            } else {
+                values.extend(array.as_string_opt::<i64>()?.iter().map(|value| value.map(str::to_owned)));
+            }
+        }
+        ColumnData::Int64(values) => {
+            if let Some(ints) = array.as_primitive_opt::<Int64Type>() {
+                values.extend(ints.iter());
+            } else {
+                values
+                    .extend(array.as_primitive_opt::<Int32Type>()?.iter().map(|value| value.map(i64::from)));
+            }
+        }
+        ColumnData::Float64(values) => values.extend(array.as_primitive_opt::<Float64Type>()?.iter()),
+        ColumnData::Bool(values) => values.extend(array.as_boolean_opt()?.iter()),
+        ColumnData::Date(values) => {
+            for days in array.as_primitive_opt::<Date32Type>()?.iter() {
+                values.push(match days {
+                    Some(days) => Some(days_to_date(days)?),
+                    None => None,
+                });
+            }
+        }
+    }
+    Some(())
+}
+
+/// Writes `table` to `path` as Parquet (snappy, deterministic).
+///
+/// # Errors
+/// [`TableError::File`] naming `path` when encoding or writing fails.
+pub fn write_parquet(table: &Table, path: &Path) -> Result<(), TableError> {
+    let label = path.display().to_string();
+    let bytes = encode_parquet(table, &label)?;
+    fs::write(path, bytes).map_err(|err| file_error(&label, format!("writing: {err}")))
+}
+
+/// Reads the Parquet file at `path` into a table called `name`.
+///
+/// # Errors
+/// As [`decode_parquet`], plus [`TableError::File`] when the file cannot be read.
+pub fn read_parquet(path: &Path, name: &str) -> Result<Table, TableError> {
+    let label = path.display().to_string();
+    let bytes = fs::read(path).map_err(|err| file_error(&label, format!("reading: {err}")))?;
+    decode_parquet(bytes, name, &label)
+}
+
+/// Writes `table` to `path` as CSV: a header row of column names, then one row per table row.
+///
+/// Nulls are empty fields (so a null and an empty string look the same: use Parquet when that matters),
+/// dates are ISO 8601 (`2024-01-31`), booleans `true`/`false`.
+///
+/// # Errors
+/// [`TableError::File`] naming `path` when the file cannot be written.
+pub fn write_csv(table: &Table, path: &Path) -> Result<(), TableError> {
+    let label = path.display().to_string();
+    let mut writer = csv::Writer::from_path(path)
+        .map_err(|err| file_error(&label, format!("creating: {}", csv_error(&err))))?;
+    let header: Vec<&str> = table.columns().iter().map(|column| column.name.as_str()).collect();
+    writer
+        .write_record(&header)
+        .map_err(|err| file_error(&label, format!("writing: {}", csv_error(&err))))?;
+    for row in 0..table.n_rows() {
+        let fields = table.columns().iter().map(|column| column.data.text_at(row).unwrap_or_default());
+        writer
+            .write_record(fields)
+            .map_err(|err| file_error(&label, format!("writing row {}: {}", row + 1, csv_error(&err))))?;
+    }
+    writer.flush().map_err(|err| file_error(&label, format!("writing: {err}")))
+}
+
+/// The CSV error without any field content (csv's messages for UTF-8 problems can quote data).
+fn csv_error(err: &csv::Error) -> String {
+    match err.kind() {
+        csv::ErrorKind::Io(io) => io.to_string(),
+        _ => "CSV encoding failed".to_owned(),
+    }
+}
