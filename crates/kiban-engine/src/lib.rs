@@ -1,5 +1,14 @@
-//! The anonymization engine: generalization hierarchies, k-anonymity search with suppression,
-//! keyed pseudonyms and per-person date shifting, and the processing of linked records into a release.
+//! The anonymization engine: generalization hierarchies, k-anonymity search with suppression, and the
+//! processing of linked records into an [`AnonymizedDataset`] with keyed pseudonyms and per-person date
+//! shifting.
+//!
+//! Pure: no I/O, no clock, no RNG. Keys and the reference date are passed in.
+//! Invariant: [`AnonymizedDataset`] can be built only here (see `dataset.rs`).
 
+mod dataset;
 pub mod hierarchy;
 pub mod kanon;
+mod process;
+
+pub use dataset::{AnonymizedDataset, ProcessingSummary, QuasiIdentifierSummary, ReleaseMode};
+pub use process::{AnonymizationPlan, LinkedPerson, ProcessError, ReleaseKeys, age_at, age_band, anonymize};

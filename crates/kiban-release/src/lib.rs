@@ -1,1 +1,173 @@
-//! placeholder
+//! Writes a research release from the engine's output: one Parquet and one CSV file per table, a manifest
+//! with row counts and SHA-256 checksums, and a report (HTML for people, JSON for machines).
+//!
+//! Invariants:
+//! - The only input is [`kiban_engine::AnonymizedDataset`], which only the engine can build: nothing
+//!   unprocessed can be written as a release.
+//! - Files are written into a staging folder; the caller records the ledger line and the audit event and
+//!   only then publishes the folder with [`publish`]. A release is never visible before its ledger line.
+//! - The report holds counts and choices, never a record, a key or an offset.
+
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use kiban_engine::AnonymizedDataset;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+mod report;
+pub use report::{ReportContext, write_report};
+
+/// Why writing a release failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    #[error("writing {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    Table(#[from] kiban_columnar::TableError),
+    #[error("encoding {what}: {source}")]
+    Json { what: &'static str, source: serde_json::Error },
+    #[error("release folder {0} already exists: choose another release ID")]
+    AlreadyPublished(PathBuf),
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> ReleaseError + '_ {
+    move |source| ReleaseError::Io { path: path.to_owned(), source }
+}
+
+/// One file of a release, as listed in `manifest.json`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ManifestFile {
+    /// Path relative to the release folder.
+    pub path: String,
+    pub table: String,
+    pub format: String,
+    pub rows: usize,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// The release manifest (`manifest.json`).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Manifest {
+    pub release_id: String,
+    pub mode: String,
+    pub n_persons: usize,
+    pub files: Vec<ManifestFile>,
+}
+
+impl Manifest {
+    /// SHA-256 of the manifest's canonical JSON: the checksum the ledger records.
+    ///
+    /// # Errors
+    /// Only if JSON encoding fails, which it does not for this type.
+    pub fn sha256(&self) -> Result<String, ReleaseError> {
+        let bytes = self.to_json()?;
+        Ok(hex::encode(Sha256::digest(&bytes)))
+    }
+
+    fn to_json(&self) -> Result<Vec<u8>, ReleaseError> {
+        serde_json::to_vec_pretty(self).map_err(|source| ReleaseError::Json { what: "manifest", source })
+    }
+}
+
+/// Writes every table of `dataset` into `staging` as Parquet and CSV, plus `manifest.json`.
+/// Output is deterministic: the same dataset gives byte-identical files.
+///
+/// # Errors
+/// [`ReleaseError`] naming the file that could not be written.
+pub fn write_release(
+    dataset: &AnonymizedDataset,
+    release_id: &str,
+    staging: &Path,
+) -> Result<Manifest, ReleaseError> {
+    fs::create_dir_all(staging.join("parquet")).map_err(io_error(staging))?;
+    fs::create_dir_all(staging.join("csv")).map_err(io_error(staging))?;
+    let mut files = Vec::new();
+    for table in dataset.tables() {
+        for (format, extension) in [("parquet", "parquet"), ("csv", "csv")] {
+            let relative = format!("{format}/{}.{extension}", table.name());
+            let path = staging.join(&relative);
+            match format {
+                "parquet" => kiban_columnar::write_parquet(table, &path)?,
+                _ => kiban_columnar::write_csv(table, &path)?,
+            }
+            let (bytes, sha256) = hash_file(&path)?;
+            files.push(ManifestFile {
+                path: relative,
+                table: table.name().to_owned(),
+                format: format.to_owned(),
+                rows: table.n_rows(),
+                bytes,
+                sha256,
+            });
+        }
+    }
+    let manifest = Manifest {
+        release_id: release_id.to_owned(),
+        mode: dataset.summary().mode.name().to_owned(),
+        n_persons: dataset.summary().n_persons_released,
+        files,
+    };
+    let path = staging.join("manifest.json");
+    fs::write(&path, manifest.to_json()?).map_err(io_error(&path))?;
+    Ok(manifest)
+}
+
+/// Moves a staged release to its final folder. Call it only after the ledger line and audit event are
+/// committed.
+///
+/// # Errors
+/// [`ReleaseError::AlreadyPublished`] if the final folder exists; [`ReleaseError::Io`] if the rename fails.
+pub fn publish(staging: &Path, final_dir: &Path) -> Result<(), ReleaseError> {
+    if final_dir.exists() {
+        return Err(ReleaseError::AlreadyPublished(final_dir.to_owned()));
+    }
+    fs::rename(staging, final_dir).map_err(io_error(final_dir))
+}
+
+/// Size and hex SHA-256 of a file, read in blocks.
+///
+/// # Errors
+/// [`ReleaseError::Io`] when the file cannot be read.
+pub fn hash_file(path: &Path) -> Result<(u64, String), ReleaseError> {
+    let mut file = fs::File::open(path).map_err(io_error(path))?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut buffer).map_err(io_error(path))?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        hasher.update(&buffer[..n]);
+    }
+    Ok((total, hex::encode(hasher.finalize())))
+}
+
+/// Checks every file listed in a release folder's manifest against its size and checksum; returns the
+/// paths that differ or are missing. Recipients and auditors run this on what they received.
+///
+/// # Errors
+/// [`ReleaseError`] when the manifest itself cannot be read.
+pub fn verify_release(dir: &Path) -> Result<Vec<String>, ReleaseError> {
+    let path = dir.join("manifest.json");
+    let text = fs::read(&path).map_err(io_error(&path))?;
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&text).map_err(|source| ReleaseError::Json { what: "manifest", source })?;
+    let mut bad = Vec::new();
+    for file in manifest["files"].as_array().into_iter().flatten() {
+        let relative = file["path"].as_str().unwrap_or_default();
+        let expected = file["sha256"].as_str().unwrap_or_default();
+        match hash_file(&dir.join(relative)) {
+            Ok((_, actual)) if actual == expected => {}
+            _ => bad.push(relative.to_owned()),
+        }
+    }
+    Ok(bad)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,128 @@
+//! Tests for the hash chain: a clean log verifies, and every kind of tampering is caught at the right seq.
+
+use chrono::{TimeZone, Utc};
+
+use super::*;
+
+fn event(n: u32) -> AuditEvent {
+    AuditEvent {
+        at: Utc.with_ymd_and_hms(2024, 4, 1, 9, 0, 0).unwrap() + chrono::TimeDelta::seconds(i64::from(n)),
+        actor: "operator-1".to_owned(),
+        action: "ingest.batch".to_owned(),
+        object: format!("batch:{n}"),
+        outcome: Outcome::Success,
+        detail: format!("{n} persons"),
+    }
+}
+
+fn log(n_entries: u32) -> Vec<AuditEntry> {
+    let mut entries = vec![genesis(event(0))];
+    for n in 1..n_entries {
+        let next = chain(entries.last().unwrap(), event(n));
+        entries.push(next);
+    }
+    entries
+}
+
+fn check(entries: &[AuditEntry], seq: u64, kind: BreakKind) {
+    assert_eq!(verify(entries), Err(ChainBreak { seq, kind }));
+}
+
+#[test]
+fn clean_log_verifies() {
+    let entries = log(5);
+    assert_eq!(entries.iter().map(|entry| entry.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+    assert_eq!(entries[0].prev_hash, GENESIS_HASH);
+    let verified = verify(&entries).unwrap();
+    assert_eq!(verified, VerifiedChain { n_entries: 5, head_hash: entries[4].hash });
+    assert_eq!(verify(&[]).unwrap(), VerifiedChain { n_entries: 0, head_hash: GENESIS_HASH });
+}
+
+#[test]
+fn hash_covers_every_field() {
+    let base = event(1);
+    let hash = entry_hash(2, &GENESIS_HASH, &base);
+    let variants = [
+        AuditEvent { at: base.at + chrono::TimeDelta::nanoseconds(1), ..base.clone() },
+        AuditEvent { actor: "operator-2".to_owned(), ..base.clone() },
+        AuditEvent { action: "release.write".to_owned(), ..base.clone() },
+        AuditEvent { object: "batch:2".to_owned(), ..base.clone() },
+        AuditEvent { outcome: Outcome::Denied, ..base.clone() },
+        AuditEvent { detail: String::new(), ..base.clone() },
+    ];
+    for variant in &variants {
+        assert_ne!(entry_hash(2, &GENESIS_HASH, variant), hash);
+    }
+    assert_ne!(entry_hash(3, &GENESIS_HASH, &base), hash);
+    assert_ne!(entry_hash(2, &[1; 32], &base), hash);
+}
+
+#[test]
+fn length_prefixes_keep_field_boundaries() {
+    let a = AuditEvent { actor: "ab".to_owned(), action: "c".to_owned(), ..event(1) };
+    let b = AuditEvent { actor: "a".to_owned(), action: "bc".to_owned(), ..event(1) };
+    assert_ne!(entry_hash(1, &GENESIS_HASH, &a), entry_hash(1, &GENESIS_HASH, &b));
+}
+
+#[test]
+fn detects_edited_field() {
+    let mut entries = log(5);
+    entries[2].event.detail = "999 persons".to_owned();
+    check(&entries, 3, BreakKind::Edited);
+
+    let mut entries = log(5);
+    entries[3].event.outcome = Outcome::Failure;
+    check(&entries, 4, BreakKind::Edited);
+}
+
+#[test]
+fn detects_deleted_entry() {
+    let mut entries = log(5);
+    entries.remove(2);
+    check(&entries, 3, BreakKind::Missing);
+
+    let mut entries = log(5);
+    entries.remove(0);
+    check(&entries, 1, BreakKind::Missing);
+}
+
+#[test]
+fn detects_reordered_pair() {
+    let mut entries = log(5);
+    entries.swap(1, 2);
+    check(&entries, 2, BreakKind::Reordered);
+}
+
+#[test]
+fn detects_inserted_duplicate_seq() {
+    let mut entries = log(5);
+    let forged = chain(&entries[1], event(42));
+    entries.insert(3, forged);
+    check(&entries, 3, BreakKind::Inserted);
+}
+
+#[test]
+fn detects_forged_entry_with_recomputed_hash() {
+    // The forger rewrites entry 3 and recomputes its hash, but cannot fix entry 4's link without
+    // rewriting every later entry.
+    let mut entries = log(5);
+    entries[2] = chain(&entries[1], event(77));
+    check(&entries, 4, BreakKind::BrokenLink);
+
+    // An entry appended with a made-up predecessor.
+    let mut entries = log(3);
+    let mut fake_prev = entries[2].clone();
+    fake_prev.hash = [7; 32];
+    entries.push(chain(&fake_prev, event(3)));
+    check(&entries, 4, BreakKind::BrokenLink);
+
+    // A first entry that does not start from the genesis hash.
+    let entries = vec![link(FIRST_SEQ, [9; 32], event(0))];
+    check(&entries, 1, BreakKind::BrokenLink);
+}
+
+#[test]
+fn break_message_names_seq_and_kind() {
+    let message = ChainBreak { seq: 12, kind: BreakKind::Missing }.to_string();
+    assert_eq!(message, "audit chain broken at seq 12: the entry is missing (deleted)");
+}

@@ -1,0 +1,196 @@
+//! Tests of processing linked records into an anonymized dataset.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+
+use kiban_columnar::{ColumnData, Table};
+use kiban_crypto::{DateShiftKey, PseudonymKey, SecretKey};
+use kiban_model::{
+    Encounter, EncounterClass, IdentifiedPerson, Insurance, LocalPatientId, NaiveDate, PatientRecord,
+    PersonName, ProviderCode, Sex,
+};
+
+use super::*;
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// `n` persons, each at one provider, with two encounters 10 days apart; ages spread over a few bands.
+fn records(n: usize) -> Vec<PatientRecord> {
+    (0..n)
+        .map(|idx| {
+            let provider = ProviderCode::new("1310000001").unwrap();
+            let mut person =
+                IdentifiedPerson::new(provider, LocalPatientId::new(&format!("LOCAL{idx:05}")).unwrap());
+            person.name_kanji = Some(PersonName::new("試験", &format!("太郎{idx}")));
+            person.name_kana = Some(PersonName::new("シケン", "タロウ"));
+            person.birth_date = Some(date(1940 + (idx % 4) as i32 * 7, 1 + (idx % 12) as u32, 10));
+            person.sex = if idx % 2 == 0 { Sex::Male } else { Sex::Female };
+            person.address =
+                Some(if idx % 3 == 0 { "東京都千代田区1-1" } else { "大阪府大阪市北区2-2" }.to_owned());
+            person.phone = Some(format!("03-0000-{idx:04}"));
+            person
+                .insurances
+                .push(Insurance { insurer_number: "01130012".to_owned(), ..Insurance::default() });
+            let mut record = PatientRecord::new(person);
+            let start = date(2020, 1, 1) + chrono::Duration::days(idx as i64);
+            record.encounters.push(Encounter {
+                class: EncounterClass::Outpatient,
+                start,
+                end: None,
+                department: Some("内科".to_owned()),
+            });
+            record.encounters.push(Encounter {
+                class: EncounterClass::Inpatient,
+                start: start + chrono::Duration::days(10),
+                end: Some(start + chrono::Duration::days(14)),
+                department: None,
+            });
+            record
+        })
+        .collect()
+}
+
+fn keys(seed: u8) -> ReleaseKeys {
+    let master = SecretKey::from_bytes([seed; 32]);
+    ReleaseKeys {
+        pseudonym: PseudonymKey::derive_from(&master, b"release-1"),
+        date_shift: DateShiftKey::derive_from(&master, b"release-1"),
+    }
+}
+
+fn plan(k: usize) -> AnonymizationPlan {
+    AnonymizationPlan {
+        k,
+        suppression_limit: 0.1,
+        reference_date: date(2026, 4, 1),
+        max_shift_days: NonZeroU32::new(180).unwrap(),
+    }
+}
+
+fn run(records: &[PatientRecord], k: usize, seed: u8) -> AnonymizedDataset {
+    let persons: Vec<LinkedPerson<'_>> = records
+        .iter()
+        .enumerate()
+        .map(|(idx, record)| LinkedPerson { person_id: format!("P{idx}"), records: vec![record] })
+        .collect();
+    anonymize(&persons, &plan(k), &keys(seed)).unwrap()
+}
+
+fn table<'a>(dataset: &'a AnonymizedDataset, name: &str) -> &'a Table {
+    dataset.tables().iter().find(|table| table.name() == name).unwrap()
+}
+
+fn strings(table: &Table, column: &str) -> Vec<String> {
+    (0..table.n_rows())
+        .map(|row| table.column(column).unwrap().data.text_at(row).unwrap_or_default())
+        .collect()
+}
+
+#[test]
+fn every_person_class_is_at_least_k() {
+    let dataset = run(&records(200), 5, 1);
+    let persons = table(&dataset, "persons");
+    let mut classes: HashMap<(String, String, String), usize> = HashMap::new();
+    let (ages, sexes, prefectures) =
+        (strings(persons, "age_band"), strings(persons, "sex"), strings(persons, "prefecture"));
+    for row in 0..persons.n_rows() {
+        *classes.entry((ages[row].clone(), sexes[row].clone(), prefectures[row].clone())).or_default() += 1;
+    }
+    assert!(classes.values().all(|size| *size >= 5), "a class is smaller than k");
+    let summary = dataset.summary();
+    assert_eq!(summary.n_persons_released + summary.n_persons_suppressed, 200);
+    assert_eq!(persons.n_rows(), summary.n_persons_released);
+}
+
+#[test]
+fn no_identifier_reaches_any_table() {
+    let source = records(50);
+    let dataset = run(&source, 2, 1);
+    let mut forbidden: Vec<String> = Vec::new();
+    for record in &source {
+        let person = &record.person;
+        forbidden.push(person.local_id.as_str().to_owned());
+        forbidden.push(person.name_kanji.as_ref().unwrap().joined());
+        forbidden.push(person.phone.clone().unwrap());
+        forbidden.push(person.address.clone().unwrap());
+        forbidden.push(person.birth_date.unwrap().format("%Y-%m-%d").to_string());
+        forbidden.push(person.insurances[0].insurer_number.clone());
+    }
+    for table in dataset.tables() {
+        for column in table.columns() {
+            for row in 0..table.n_rows() {
+                if let Some(cell) = column.data.text_at(row) {
+                    assert!(
+                        !forbidden.iter().any(|value| cell.contains(value.as_str())),
+                        "{}.{} row {row} holds a source identifier",
+                        table.name(),
+                        column.name
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn dates_shift_but_intervals_stay_exact() {
+    let source = records(40);
+    let dataset = run(&source, 2, 1);
+    let encounters = table(&dataset, "encounters");
+    let ColumnData::Date(starts) = &encounters.column("start_date").unwrap().data else { panic!("type") };
+    let ColumnData::Date(ends) = &encounters.column("end_date").unwrap().data else { panic!("type") };
+    let persons = strings(encounters, "person");
+    let mut by_person: HashMap<&str, Vec<(NaiveDate, Option<NaiveDate>)>> = HashMap::new();
+    for row in 0..encounters.n_rows() {
+        by_person.entry(&persons[row]).or_default().push((starts[row].unwrap(), ends[row]));
+    }
+    let mut shifted = 0;
+    for events in by_person.values() {
+        assert_eq!(events.len(), 2);
+        assert_eq!((events[1].0 - events[0].0).num_days(), 10, "interval between visit and admission");
+        assert_eq!((events[1].1.unwrap() - events[1].0).num_days(), 4, "length of stay");
+        if !source.iter().any(|record| record.encounters[0].start == events[0].0) {
+            shifted += 1;
+        }
+    }
+    assert!(shifted > 0, "dates must move");
+}
+
+#[test]
+fn pseudonyms_differ_between_releases_and_repeat_within_one() {
+    let source = records(30);
+    let first = strings(table(&run(&source, 2, 1), "persons"), "person");
+    let again = strings(table(&run(&source, 2, 1), "persons"), "person");
+    let other = strings(table(&run(&source, 2, 2), "persons"), "person");
+    assert_eq!(first, again, "same keys, same output");
+    assert!(
+        first.iter().all(|pseudonym| !other.contains(pseudonym)),
+        "another release key, other pseudonyms"
+    );
+}
+
+#[test]
+fn too_few_persons_is_an_error_not_an_empty_release() {
+    let source = records(3);
+    let persons: Vec<LinkedPerson<'_>> = source
+        .iter()
+        .enumerate()
+        .map(|(idx, record)| LinkedPerson { person_id: format!("P{idx}"), records: vec![record] })
+        .collect();
+    let mut strict = plan(5);
+    strict.suppression_limit = 0.0;
+    assert!(anonymize(&persons, &strict, &keys(1)).is_err());
+}
+
+#[test]
+fn ages_band_and_top_code() {
+    assert_eq!(age_at(date(1950, 4, 2), date(2026, 4, 1)), 75);
+    assert_eq!(age_at(date(1950, 4, 1), date(2026, 4, 1)), 76);
+    assert_eq!(age_band(0), "0-4");
+    assert_eq!(age_band(44), "40-44");
+    assert_eq!(age_band(89), "85-89");
+    assert_eq!(age_band(90), "90+");
+    assert_eq!(age_band(116), "90+");
+}

@@ -1,0 +1,258 @@
+//! The release report: what was done, in numbers and plots, for the reviewer and the recipient.
+//!
+//! HTML (self-contained, inline SVG plots, no script, no external resource) and JSON with the same
+//! content. Only counts and choices: no record, no key, no offset, no mapping.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+
+use kiban_engine::{AnonymizedDataset, ProcessingSummary};
+use serde::Serialize;
+
+use crate::{Manifest, ReleaseError, io_error};
+
+/// Facts about the release that the engine does not know.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReportContext {
+    pub release_id: String,
+    pub recipient_name: String,
+    pub provided_on: String,
+    /// Extra facts shown at the top, e.g. ("providers", "3"), ("persons linked", "9,874").
+    pub facts: Vec<(String, String)>,
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    context: &'a ReportContext,
+    mode: &'a str,
+    k: usize,
+    suppression_limit: f64,
+    n_persons_in: usize,
+    n_persons_released: usize,
+    n_persons_suppressed: usize,
+    n_persons_incomplete: usize,
+    n_classes: usize,
+    smallest_class: Option<usize>,
+    loss: f64,
+    n_transformations_checked: usize,
+    quasi_identifiers: Vec<JsonQi<'a>>,
+    treatments: &'a [String],
+    removed: &'a [String],
+    class_size_histogram: Vec<(String, usize)>,
+    tables: Vec<(String, usize)>,
+}
+
+#[derive(Serialize)]
+struct JsonQi<'a> {
+    name: &'a str,
+    level: usize,
+    level_name: &'a str,
+    loss: f64,
+}
+
+/// Writes `report.html` and `report.json` into `dir`; returns the HTML path.
+///
+/// # Errors
+/// [`ReleaseError::Io`] when a file cannot be written.
+pub fn write_report(
+    dataset: &AnonymizedDataset,
+    manifest: &Manifest,
+    context: &ReportContext,
+    dir: &Path,
+) -> Result<std::path::PathBuf, ReleaseError> {
+    let summary = dataset.summary();
+    let histogram = class_size_histogram(&summary.class_sizes);
+    let tables: Vec<(String, usize)> =
+        dataset.tables().iter().map(|table| (table.name().to_owned(), table.n_rows())).collect();
+    let json = JsonReport {
+        context,
+        mode: summary.mode.name(),
+        k: summary.k,
+        suppression_limit: summary.suppression_limit,
+        n_persons_in: summary.n_persons_in,
+        n_persons_released: summary.n_persons_released,
+        n_persons_suppressed: summary.n_persons_suppressed,
+        n_persons_incomplete: summary.n_persons_incomplete,
+        n_classes: summary.class_sizes.len(),
+        smallest_class: summary.class_sizes.first().copied(),
+        loss: summary.loss,
+        n_transformations_checked: summary.n_transformations_checked,
+        quasi_identifiers: summary
+            .quasi_identifiers
+            .iter()
+            .map(|qi| JsonQi {
+                name: &qi.name,
+                level: qi.level,
+                level_name: qi.level_names.get(qi.level).map_or("", String::as_str),
+                loss: qi.loss,
+            })
+            .collect(),
+        treatments: &summary.treatments,
+        removed: &summary.removed,
+        class_size_histogram: histogram.clone(),
+        tables: tables.clone(),
+    };
+    let json_path = dir.join("report.json");
+    let bytes =
+        serde_json::to_vec_pretty(&json).map_err(|source| ReleaseError::Json { what: "report", source })?;
+    fs::write(&json_path, bytes).map_err(io_error(&json_path))?;
+
+    let html = render_html(summary, manifest, context, &histogram, &tables);
+    let html_path = dir.join("report.html");
+    fs::write(&html_path, html).map_err(io_error(&html_path))?;
+    Ok(html_path)
+}
+
+/// Buckets of class sizes: k..k+4 one by one, then wider bins.
+fn class_size_histogram(sizes: &[usize]) -> Vec<(String, usize)> {
+    let bins: [(usize, usize); 8] =
+        [(1, 4), (5, 5), (6, 9), (10, 19), (20, 49), (50, 99), (100, 499), (500, usize::MAX)];
+    bins.iter()
+        .map(|(low, high)| {
+            let label = match (*low, *high) {
+                (low, high) if low == high => low.to_string(),
+                (low, usize::MAX) => format!("{low}+"),
+                (low, high) => format!("{low}-{high}"),
+            };
+            (label, sizes.iter().filter(|size| (*low..=*high).contains(*size)).count())
+        })
+        .collect()
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// A horizontal bar chart as inline SVG.
+fn bar_chart(title: &str, bars: &[(String, f64)], value_label: impl Fn(f64) -> String) -> String {
+    let max = bars.iter().map(|(_, value)| *value).fold(0.0_f64, f64::max).max(f64::MIN_POSITIVE);
+    let row_height = 22;
+    let height = bars.len() * row_height + 30;
+    let mut svg = format!(
+        "<figure><figcaption>{}</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"560\" height=\"{height}\" role=\"img\" aria-label=\"{}\">",
+        escape(title),
+        escape(title)
+    );
+    for (idx, (label, value)) in bars.iter().enumerate() {
+        let y = idx * row_height + 10;
+        let width = (value / max * 340.0).round();
+        let _ = write!(
+            svg,
+            "<text x=\"0\" y=\"{}\" font-size=\"12\">{}</text><rect x=\"130\" y=\"{y}\" width=\"{width}\" height=\"16\" fill=\"#3b6ea8\"/><text x=\"{}\" y=\"{}\" font-size=\"12\">{}</text>",
+            y + 12,
+            escape(label),
+            135.0 + width,
+            y + 12,
+            escape(&value_label(*value))
+        );
+    }
+    svg.push_str("</svg></figure>");
+    svg
+}
+
+fn render_html(
+    summary: &ProcessingSummary,
+    manifest: &Manifest,
+    context: &ReportContext,
+    histogram: &[(String, usize)],
+    tables: &[(String, usize)],
+) -> String {
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<!DOCTYPE html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>kiban release {id}</title>\
+<style>body{{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}}table{{border-collapse:collapse}}\
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}th{{background:#eef}}figure{{margin:1em 0}}\
+figcaption{{font-weight:bold;margin-bottom:4px}}.ok{{color:#060}}</style></head><body>\
+<h1>提供報告書 / Release report {id}</h1>",
+        id = escape(&context.release_id)
+    );
+    let _ = write!(
+        html,
+        "<p>匿名加工医療情報 (anonymized, Rule 18) for <b>{}</b>, provided on {}. \
+This report holds counts and choices only: no record, no key, no date offset.</p>",
+        escape(&context.recipient_name),
+        escape(&context.provided_on)
+    );
+    html.push_str("<h2>Summary</h2><table>");
+    let smallest = summary.class_sizes.first().map_or_else(|| "-".to_owned(), ToString::to_string);
+    let mut rows: Vec<(String, String)> = context.facts.clone();
+    rows.extend([
+        ("persons processed".to_owned(), summary.n_persons_in.to_string()),
+        ("persons released".to_owned(), summary.n_persons_released.to_string()),
+        ("persons suppressed (k-anonymity)".to_owned(), summary.n_persons_suppressed.to_string()),
+        ("persons left out (no birth date)".to_owned(), summary.n_persons_incomplete.to_string()),
+        (
+            "privacy model".to_owned(),
+            format!("{}-anonymity, suppression limit {:.1} %", summary.k, summary.suppression_limit * 100.0),
+        ),
+        ("equivalence classes".to_owned(), summary.class_sizes.len().to_string()),
+        ("smallest class".to_owned(), smallest),
+        ("information loss (ARX Loss, 0-1)".to_owned(), format!("{:.4}", summary.loss)),
+        ("transformations checked".to_owned(), summary.n_transformations_checked.to_string()),
+        (
+            "date shift".to_owned(),
+            format!("one secret offset per person, up to ±{} days", summary.max_shift_days),
+        ),
+    ]);
+    for (key, value) in rows {
+        let _ = write!(html, "<tr><th>{}</th><td>{}</td></tr>", escape(&key), escape(&value));
+    }
+    html.push_str("</table>");
+
+    html.push_str("<h2>Quasi-identifiers</h2><table><tr><th>column</th><th>level chosen</th><th>meaning</th><th>loss</th></tr>");
+    for qi in &summary.quasi_identifiers {
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{} of {}</td><td>{}</td><td>{:.4}</td></tr>",
+            escape(&qi.name),
+            qi.level,
+            qi.max_level,
+            escape(qi.level_names.get(qi.level).map_or("", String::as_str)),
+            qi.loss
+        );
+    }
+    html.push_str("</table>");
+    let loss_bars: Vec<(String, f64)> =
+        summary.quasi_identifiers.iter().map(|qi| (qi.name.clone(), qi.loss)).collect();
+    html.push_str(&bar_chart("Information loss per quasi-identifier", &loss_bars, |v| format!("{v:.3}")));
+
+    let class_bars: Vec<(String, f64)> =
+        histogram.iter().map(|(label, count)| (format!("size {label}"), *count as f64)).collect();
+    html.push_str(&bar_chart("Equivalence classes by size (persons per class)", &class_bars, |v| {
+        format!("{v}")
+    }));
+    let person_bars = vec![
+        ("released".to_owned(), summary.n_persons_released as f64),
+        ("suppressed".to_owned(), summary.n_persons_suppressed as f64),
+        ("no birth date".to_owned(), summary.n_persons_incomplete as f64),
+    ];
+    html.push_str(&bar_chart("Persons", &person_bars, |v| format!("{v}")));
+
+    html.push_str("<h2>What was done to each column</h2><ul>");
+    for treatment in &summary.treatments {
+        let _ = write!(html, "<li>{}</li>", escape(treatment));
+    }
+    html.push_str("</ul><p>Removed (direct identifiers, individual identification codes, linking codes): ");
+    html.push_str(&escape(&summary.removed.join(", ")));
+    html.push_str("</p>");
+
+    html.push_str("<h2>Files</h2><table><tr><th>file</th><th>rows</th><th>bytes</th><th>SHA-256</th></tr>");
+    for file in &manifest.files {
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            escape(&file.path),
+            file.rows,
+            file.bytes,
+            escape(&file.sha256)
+        );
+    }
+    html.push_str("</table>");
+    let row_bars: Vec<(String, f64)> =
+        tables.iter().map(|(name, rows)| (name.clone(), *rows as f64)).collect();
+    html.push_str(&bar_chart("Rows per table", &row_bars, |v| format!("{v}")));
+    html.push_str("</body></html>\n");
+    html
+}

@@ -1,0 +1,593 @@
+//! Providers (Rule 36), intake batches, records of receipt (Rule 37) and quarantined inputs.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use kiban_audit::AuditEvent;
+use kiban_model::{NaiveDate, ProviderCode};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::convert::{date_text, parse_date, parse_time, retain_until, time_text, to_i64, to_u64};
+use crate::error::{StoreError, db_error};
+use crate::{Store, audit};
+
+/// A provider's notice (Rule 36): the provider may send data once the notice has been published.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ProviderRegistration {
+    pub code: ProviderCode,
+    pub name: String,
+    pub address: String,
+    /// The day the provider's notice was received.
+    pub notified_on: NaiveDate,
+    /// The day the notice was published; `None` until then, and no data is accepted before it.
+    pub published_on: Option<NaiveDate>,
+}
+
+/// The store's number for an intake batch.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct BatchId(pub u64);
+
+impl fmt::Display for BatchId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Where a batch is in intake.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum BatchStatus {
+    /// Begun, not yet completed: an interrupted run left it here, and running again resumes it.
+    Receiving,
+    /// Completed with a record of receipt; it never changes again.
+    Complete,
+}
+
+impl BatchStatus {
+    fn name(self) -> &'static str {
+        match self {
+            BatchStatus::Receiving => "receiving",
+            BatchStatus::Complete => "complete",
+        }
+    }
+
+    fn parse(name: &str) -> Option<BatchStatus> {
+        match name {
+            "receiving" => Some(BatchStatus::Receiving),
+            "complete" => Some(BatchStatus::Complete),
+            _ => None,
+        }
+    }
+}
+
+/// The start of an intake run.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct NewBatch {
+    pub provider: ProviderCode,
+    /// A digest of the extract (e.g. SHA-256 of its file list and contents): the same extract is the
+    /// same batch.
+    pub fingerprint: String,
+    /// `ss-mix2`, `fhir`, `csv`, ...
+    pub format: String,
+    /// The input path as the operator gave it.
+    pub source: String,
+    pub started_at: DateTime<Utc>,
+}
+
+/// A batch as stored.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct BatchInfo {
+    pub id: BatchId,
+    pub provider: ProviderCode,
+    pub fingerprint: String,
+    pub format: String,
+    pub source: String,
+    pub status: BatchStatus,
+    pub started_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// What a finished intake run received.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BatchCompletion {
+    /// The number of persons (provider-local patients) the batch covers.
+    pub n_persons: u64,
+    /// Records per kind, e.g. `encounters` → 120.
+    pub n_records_by_kind: BTreeMap<String, u64>,
+    /// The data items received (e.g. 氏名, 生年月日, 病名, 処方, 検査結果), as written on the receipt.
+    pub items: Vec<String>,
+    /// Inputs set aside: (path, reason). Reasons never hold patient data.
+    pub quarantined: Vec<(String, String)>,
+    pub completed_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for BatchCompletion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Input paths can contain patient IDs (SS-MIX2 folders are named after them): show counts only.
+        f.debug_struct("BatchCompletion")
+            .field("n_persons", &self.n_persons)
+            .field("n_records_by_kind", &self.n_records_by_kind)
+            .field("items", &self.items)
+            .field("n_quarantined", &self.quarantined.len())
+            .field("completed_at", &self.completed_at)
+            .finish()
+    }
+}
+
+/// The record of receipt (受領の記録, Rule 37), kept until `retain_until`.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Receipt {
+    pub batch: BatchId,
+    pub received_on: NaiveDate,
+    pub provider: ProviderCode,
+    pub provider_name: String,
+    pub provider_address: String,
+    pub notified_on: NaiveDate,
+    /// The publication of the provider's notice, confirmed when the batch completed.
+    pub published_on: NaiveDate,
+    pub n_persons: u64,
+    pub n_records_by_kind: BTreeMap<String, u64>,
+    pub items: Vec<String>,
+    pub retain_until: NaiveDate,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// One input file set aside during intake.
+#[derive(Clone, PartialEq, Eq)]
+pub struct QuarantinedInput {
+    pub batch: BatchId,
+    pub path: String,
+    pub reason: String,
+}
+
+impl fmt::Debug for QuarantinedInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The path can contain a patient ID.
+        f.debug_struct("QuarantinedInput").field("batch", &self.batch).field("reason", &self.reason).finish()
+    }
+}
+
+fn provider_from_row(row: &Row<'_>) -> rusqlite::Result<(String, String, String, String, Option<String>)> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+}
+
+fn provider_from_text(
+    (code, name, address, notified_on, published_on): (String, String, String, String, Option<String>),
+) -> Result<ProviderRegistration, StoreError> {
+    Ok(ProviderRegistration {
+        code: ProviderCode::new(&code)
+            .map_err(|_| StoreError::Corrupt { table: "providers", column: "code" })?,
+        name,
+        address,
+        notified_on: parse_date(&notified_on, "providers", "notified_on")?,
+        published_on: published_on.map(|on| parse_date(&on, "providers", "published_on")).transpose()?,
+    })
+}
+
+const PROVIDER_COLUMNS: &str = "code, name, address, notified_on, published_on";
+
+fn load_provider(db: &Connection, code: &ProviderCode) -> Result<Option<ProviderRegistration>, StoreError> {
+    let error = db_error("reading providers");
+    let row = db
+        .query_row(
+            &format!("SELECT {PROVIDER_COLUMNS} FROM providers WHERE code = ?1"),
+            [code.as_str()],
+            provider_from_row,
+        )
+        .optional()
+        .map_err(error)?;
+    row.map(provider_from_text).transpose()
+}
+
+/// The provider's registration, checked to be published on `on` (Rule 36).
+fn published_provider(
+    db: &Connection,
+    code: &ProviderCode,
+    on: NaiveDate,
+) -> Result<(ProviderRegistration, NaiveDate), StoreError> {
+    let provider = load_provider(db, code)?
+        .ok_or_else(|| StoreError::ProviderNotRegistered { provider: code.clone() })?;
+    match provider.published_on {
+        Some(published_on) if published_on <= on => Ok((provider, published_on)),
+        _ => Err(StoreError::ProviderNotPublished { provider: code.clone(), on }),
+    }
+}
+
+const BATCH_COLUMNS: &str = "id, provider, fingerprint, format, source, status, started_at, completed_at";
+
+type BatchRow = (i64, String, String, String, String, String, String, Option<String>);
+
+fn batch_from_row(row: &Row<'_>) -> rusqlite::Result<BatchRow> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+    ))
+}
+
+fn batch_from_text(
+    (id, provider, fingerprint, format, source, status, started_at, completed_at): BatchRow,
+) -> Result<BatchInfo, StoreError> {
+    Ok(BatchInfo {
+        id: BatchId(to_u64(id, "batches", "id")?),
+        provider: ProviderCode::new(&provider)
+            .map_err(|_| StoreError::Corrupt { table: "batches", column: "provider" })?,
+        fingerprint,
+        format,
+        source,
+        status: BatchStatus::parse(&status)
+            .ok_or(StoreError::Corrupt { table: "batches", column: "status" })?,
+        started_at: parse_time(&started_at, "batches", "started_at")?,
+        completed_at: completed_at.map(|at| parse_time(&at, "batches", "completed_at")).transpose()?,
+    })
+}
+
+pub(crate) fn load_batch(db: &Connection, batch: BatchId) -> Result<BatchInfo, StoreError> {
+    let row = db
+        .query_row(
+            &format!("SELECT {BATCH_COLUMNS} FROM batches WHERE id = ?1"),
+            [to_i64(batch.0, "batch id")?],
+            batch_from_row,
+        )
+        .optional()
+        .map_err(db_error("reading batches"))?;
+    batch_from_text(row.ok_or(StoreError::BatchNotFound { batch })?)
+}
+
+fn find_batch_in(
+    db: &Connection,
+    provider: &ProviderCode,
+    fingerprint: &str,
+) -> Result<Option<BatchInfo>, StoreError> {
+    let row = db
+        .query_row(
+            &format!("SELECT {BATCH_COLUMNS} FROM batches WHERE provider = ?1 AND fingerprint = ?2"),
+            params![provider.as_str(), fingerprint],
+            batch_from_row,
+        )
+        .optional()
+        .map_err(db_error("reading batches"))?;
+    row.map(batch_from_text).transpose()
+}
+
+/// Inserts `items` as rows `(parent, item_idx, item)` of `table`.
+pub(crate) fn insert_items(
+    db: &Connection,
+    sql: &str,
+    parent: i64,
+    items: &[String],
+    operation: &'static str,
+) -> Result<(), StoreError> {
+    let mut statement = db.prepare(sql).map_err(db_error(operation))?;
+    for (item_idx, item) in (0_i64..).zip(items) {
+        statement.execute(params![parent, item_idx, item]).map_err(db_error(operation))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn load_items(
+    db: &Connection,
+    sql: &str,
+    parent: i64,
+    operation: &'static str,
+) -> Result<Vec<String>, StoreError> {
+    let mut statement = db.prepare(sql).map_err(db_error(operation))?;
+    let items = statement.query_map([parent], |row| row.get(0)).map_err(db_error(operation))?;
+    items.collect::<Result<Vec<String>, _>>().map_err(db_error(operation))
+}
+
+impl Store {
+    /// Records a provider's notice, or updates it (e.g. to add the publication date).
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub fn register_provider(&self, provider: &ProviderRegistration) -> Result<(), StoreError> {
+        self.write("registering a provider", |tx| {
+            tx.execute(
+                &format!(
+                    "INSERT INTO providers ({PROVIDER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5) \
+                     ON CONFLICT (code) DO UPDATE SET name = excluded.name, address = excluded.address, \
+                     notified_on = excluded.notified_on, published_on = excluded.published_on"
+                ),
+                params![
+                    provider.code.as_str(),
+                    provider.name,
+                    provider.address,
+                    date_text(provider.notified_on),
+                    provider.published_on.map(date_text),
+                ],
+            )
+            .map_err(db_error("registering a provider"))?;
+            Ok(())
+        })
+    }
+
+    /// # Errors
+    /// [`StoreError::Db`] or [`StoreError::Corrupt`].
+    pub fn provider(&self, code: &ProviderCode) -> Result<Option<ProviderRegistration>, StoreError> {
+        self.read(|db| load_provider(db, code))
+    }
+
+    /// Every registered provider, by code.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`] or [`StoreError::Corrupt`].
+    pub fn providers(&self) -> Result<Vec<ProviderRegistration>, StoreError> {
+        self.read(|db| {
+            let error = db_error("reading providers");
+            let mut statement = db
+                .prepare(&format!("SELECT {PROVIDER_COLUMNS} FROM providers ORDER BY code"))
+                .map_err(&error)?;
+            let rows = statement.query_map([], provider_from_row).map_err(&error)?;
+            rows.map(|row| provider_from_text(row.map_err(&error)?)).collect()
+        })
+    }
+
+    /// The batch already made from this extract, if any.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`] or [`StoreError::Corrupt`].
+    pub fn find_batch(
+        &self,
+        provider: &ProviderCode,
+        fingerprint: &str,
+    ) -> Result<Option<BatchInfo>, StoreError> {
+        self.read(|db| find_batch_in(db, provider, fingerprint))
+    }
+
+    /// Starts a batch, or resumes the one an interrupted run left `receiving` for the same provider and
+    /// fingerprint (the caller then writes its vault files again).
+    ///
+    /// # Errors
+    /// [`StoreError::ProviderNotRegistered`] or [`StoreError::ProviderNotPublished`] when the provider may
+    /// not send data yet (Rule 36), [`StoreError::BatchComplete`] when this extract was already received,
+    /// [`StoreError::Db`].
+    pub fn begin_batch(&self, batch: &NewBatch) -> Result<BatchId, StoreError> {
+        self.write("beginning a batch", |tx| {
+            if let Some(existing) = find_batch_in(tx, &batch.provider, &batch.fingerprint)? {
+                return match existing.status {
+                    BatchStatus::Receiving => Ok(existing.id),
+                    BatchStatus::Complete => Err(StoreError::BatchComplete { batch: existing.id }),
+                };
+            }
+            published_provider(tx, &batch.provider, batch.started_at.date_naive())?;
+            let error = db_error("beginning a batch");
+            let id: i64 = tx
+                .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM batches", [], |row| row.get(0))
+                .map_err(&error)?;
+            tx.execute(
+                &format!("INSERT INTO batches ({BATCH_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL)"),
+                params![
+                    id,
+                    batch.provider.as_str(),
+                    batch.fingerprint,
+                    batch.format,
+                    batch.source,
+                    BatchStatus::Receiving.name(),
+                    time_text(batch.started_at),
+                ],
+            )
+            .map_err(&error)?;
+            Ok(BatchId(to_u64(id, "batches", "id")?))
+        })
+    }
+
+    /// Completes a batch: writes its record of receipt (Rule 37), its quarantined inputs and `audit`, and
+    /// marks it complete — all in one transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::BatchNotFound`], [`StoreError::BatchComplete`], [`StoreError::ProviderNotPublished`]
+    /// (the publication is confirmed again at receipt), [`StoreError::Db`].
+    pub fn complete_batch(
+        &self,
+        batch: BatchId,
+        completion: &BatchCompletion,
+        audit: AuditEvent,
+    ) -> Result<Receipt, StoreError> {
+        const OPERATION: &str = "completing a batch";
+        self.write(OPERATION, |tx| {
+            let info = load_batch(tx, batch)?;
+            if info.status == BatchStatus::Complete {
+                return Err(StoreError::BatchComplete { batch });
+            }
+            let received_on = completion.completed_at.date_naive();
+            let (provider, published_on) = published_provider(tx, &info.provider, received_on)?;
+            let receipt = Receipt {
+                batch,
+                received_on,
+                provider: provider.code,
+                provider_name: provider.name,
+                provider_address: provider.address,
+                notified_on: provider.notified_on,
+                published_on,
+                n_persons: completion.n_persons,
+                n_records_by_kind: completion.n_records_by_kind.clone(),
+                items: completion.items.clone(),
+                retain_until: retain_until(received_on)?,
+                recorded_at: completion.completed_at,
+            };
+            let batch_id = to_i64(batch.0, "batch id")?;
+            let error = db_error(OPERATION);
+            tx.execute(
+                "INSERT INTO receipts (batch_id, received_on, provider, provider_name, provider_address, \
+                 notified_on, published_on, n_persons, retain_until, recorded_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    batch_id,
+                    date_text(receipt.received_on),
+                    receipt.provider.as_str(),
+                    receipt.provider_name,
+                    receipt.provider_address,
+                    date_text(receipt.notified_on),
+                    date_text(receipt.published_on),
+                    to_i64(receipt.n_persons, "number of persons")?,
+                    date_text(receipt.retain_until),
+                    time_text(receipt.recorded_at),
+                ],
+            )
+            .map_err(&error)?;
+            insert_items(
+                tx,
+                "INSERT INTO receipt_items (batch_id, item_idx, item) VALUES (?1, ?2, ?3)",
+                batch_id,
+                &receipt.items,
+                OPERATION,
+            )?;
+            for (kind, n_records) in &receipt.n_records_by_kind {
+                tx.execute(
+                    "INSERT INTO receipt_record_counts (batch_id, kind, n_records) VALUES (?1, ?2, ?3)",
+                    params![batch_id, kind, to_i64(*n_records, "number of records")?],
+                )
+                .map_err(&error)?;
+            }
+            for (item_idx, (path, reason)) in (0_i64..).zip(&completion.quarantined) {
+                tx.execute(
+                    "INSERT INTO quarantine (batch_id, item_idx, path, reason) VALUES (?1, ?2, ?3, ?4)",
+                    params![batch_id, item_idx, path, reason],
+                )
+                .map_err(&error)?;
+            }
+            tx.execute(
+                "UPDATE batches SET status = ?1, completed_at = ?2 WHERE id = ?3",
+                params![BatchStatus::Complete.name(), time_text(completion.completed_at), batch_id],
+            )
+            .map_err(&error)?;
+            audit::append_in(tx, audit)?;
+            Ok(receipt)
+        })
+    }
+
+    /// # Errors
+    /// [`StoreError::BatchNotFound`], [`StoreError::Db`] or [`StoreError::Corrupt`].
+    pub fn batch(&self, batch: BatchId) -> Result<BatchInfo, StoreError> {
+        self.read(|db| load_batch(db, batch))
+    }
+
+    /// Every batch, by id.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`] or [`StoreError::Corrupt`].
+    pub fn batches(&self) -> Result<Vec<BatchInfo>, StoreError> {
+        self.read(|db| {
+            let error = db_error("reading batches");
+            let mut statement =
+                db.prepare(&format!("SELECT {BATCH_COLUMNS} FROM batches ORDER BY id")).map_err(&error)?;
+            let rows = statement.query_map([], batch_from_row).map_err(&error)?;
+            rows.map(|row| batch_from_text(row.map_err(&error)?)).collect()
+        })
+    }
+
+    /// Every record of receipt, by batch.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`] or [`StoreError::Corrupt`].
+    pub fn receipts(&self) -> Result<Vec<Receipt>, StoreError> {
+        const OPERATION: &str = "reading receipts";
+        self.read(|db| {
+            let error = db_error(OPERATION);
+            let mut statement = db
+                .prepare(
+                    "SELECT batch_id, received_on, provider, provider_name, provider_address, notified_on, \
+                     published_on, n_persons, retain_until, recorded_at FROM receipts ORDER BY batch_id",
+                )
+                .map_err(&error)?;
+            type ReceiptRow = (i64, String, String, String, String, String, String, i64, String, String);
+            let rows = statement
+                .query_map([], |row| {
+                    Ok((
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                        row.get(5)?,
+                        row.get(6)?,
+                        row.get(7)?,
+                        row.get(8)?,
+                        row.get(9)?,
+                    ))
+                })
+                .map_err(&error)?
+                .collect::<Result<Vec<ReceiptRow>, _>>()
+                .map_err(&error)?;
+            let mut counts_statement = db
+                .prepare(
+                    "SELECT kind, n_records FROM receipt_record_counts WHERE batch_id = ?1 ORDER BY kind",
+                )
+                .map_err(&error)?;
+            let table = "receipts";
+            rows.into_iter()
+                .map(
+                    |(
+                        batch_id,
+                        received_on,
+                        provider,
+                        name,
+                        address,
+                        notified_on,
+                        published_on,
+                        n_persons,
+                        retain,
+                        at,
+                    )| {
+                        let counts = counts_statement
+                            .query_map([batch_id], |row| {
+                                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                            })
+                            .map_err(&error)?
+                            .collect::<Result<Vec<_>, _>>()
+                            .map_err(&error)?;
+                        let n_records_by_kind = counts
+                            .into_iter()
+                            .map(|(kind, n)| Ok((kind, to_u64(n, "receipt_record_counts", "n_records")?)))
+                            .collect::<Result<BTreeMap<_, _>, StoreError>>()?;
+                        Ok(Receipt {
+                            batch: BatchId(to_u64(batch_id, table, "batch_id")?),
+                            received_on: parse_date(&received_on, table, "received_on")?,
+                            provider: ProviderCode::new(&provider)
+                                .map_err(|_| StoreError::Corrupt { table, column: "provider" })?,
+                            provider_name: name,
+                            provider_address: address,
+                            notified_on: parse_date(&notified_on, table, "notified_on")?,
+                            published_on: parse_date(&published_on, table, "published_on")?,
+                            n_persons: to_u64(n_persons, table, "n_persons")?,
+                            n_records_by_kind,
+                            items: load_items(
+                                db,
+                                "SELECT item FROM receipt_items WHERE batch_id = ?1 ORDER BY item_idx",
+                                batch_id,
+                                OPERATION,
+                            )?,
+                            retain_until: parse_date(&retain, table, "retain_until")?,
+                            recorded_at: parse_time(&at, table, "recorded_at")?,
+                        })
+                    },
+                )
+                .collect()
+        })
+    }
+
+    /// The inputs quarantined in `batch`, in the order they were reported.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub fn quarantine(&self, batch: BatchId) -> Result<Vec<QuarantinedInput>, StoreError> {
+        self.read(|db| {
+            let error = db_error("reading quarantine");
+            let mut statement = db
+                .prepare("SELECT path, reason FROM quarantine WHERE batch_id = ?1 ORDER BY item_idx")
+                .map_err(&error)?;
+            let rows = statement
+                .query_map([to_i64(batch.0, "batch id")?], |row| {
+                    Ok(QuarantinedInput { batch, path: row.get(0)?, reason: row.get(1)? })
+                })
+                .map_err(&error)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(&error)
+        })
+    }
+}

@@ -1,0 +1,449 @@
+//! Store tests on fresh SQLite databases in temporary directories.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use kiban_audit::{AuditEvent, BreakKind, ChainBreak, Outcome};
+use kiban_model::{
+    Encounter, EncounterClass, IdentifiedPerson, LabResult, LabValue, LocalPatientId, NaiveDate,
+    PatientRecord, PersonName, ProviderCode, Sex,
+};
+use tempfile::TempDir;
+
+use super::*;
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// A fixed instant on 2024-04-01 plus `secs`, with a sub-second part to check nanosecond round trips.
+fn at(secs: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 4, 1, 9, 0, 0).unwrap()
+        + TimeDelta::seconds(secs)
+        + TimeDelta::nanoseconds(123_456_789)
+}
+
+fn code(value: &str) -> ProviderCode {
+    ProviderCode::new(value).unwrap()
+}
+
+fn registration(code_text: &str, published_on: Option<NaiveDate>) -> ProviderRegistration {
+    ProviderRegistration {
+        code: code(code_text),
+        name: "テスト病院".to_owned(),
+        address: "東京都千代田区1-1".to_owned(),
+        notified_on: date(2024, 1, 5),
+        published_on,
+    }
+}
+
+fn event(action: &str, object: &str) -> AuditEvent {
+    AuditEvent {
+        at: at(0),
+        actor: "operator-1".to_owned(),
+        action: action.to_owned(),
+        object: object.to_owned(),
+        outcome: Outcome::Success,
+        detail: "2 persons".to_owned(),
+    }
+}
+
+fn new_batch(fingerprint: &str) -> NewBatch {
+    NewBatch {
+        provider: code("1310000001"),
+        fingerprint: fingerprint.to_owned(),
+        format: "ss-mix2".to_owned(),
+        source: "/import/hospital-a".to_owned(),
+        started_at: at(0),
+    }
+}
+
+fn completion() -> BatchCompletion {
+    BatchCompletion {
+        n_persons: 2,
+        n_records_by_kind: BTreeMap::from([("encounters".to_owned(), 3), ("labs".to_owned(), 5)]),
+        items: vec!["氏名".to_owned(), "生年月日".to_owned(), "検査結果".to_owned()],
+        quarantined: vec![
+            ("000/000/0000001/-/OML-11/a.hl7".to_owned(), "line 3: MSH-9 missing".to_owned()),
+            ("000/000/0000002/-/ADT-00/b.hl7".to_owned(), "not ISO-2022-JP".to_owned()),
+        ],
+        completed_at: at(60),
+    }
+}
+
+/// A fresh store with one published provider.
+fn store() -> (TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.register_provider(&registration("1310000001", Some(date(2024, 2, 1)))).unwrap();
+    (dir, store)
+}
+
+/// A second, independent connection to the store's database, as another process (or an attacker with
+/// file access) would have.
+fn raw_connection(dir: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(dir.join("kiban.db")).unwrap()
+}
+
+fn records() -> Vec<PatientRecord> {
+    let mut person = IdentifiedPerson::new(code("1310000001"), LocalPatientId::new("0000123").unwrap());
+    person.name_kana = Some(PersonName::new("ヤマダ", "ハナコ"));
+    person.birth_date = Some(date(1950, 5, 6));
+    person.sex = Sex::Female;
+    let mut first = PatientRecord::new(person);
+    first.encounters.push(Encounter {
+        class: EncounterClass::Outpatient,
+        start: date(2024, 3, 1),
+        end: None,
+        department: Some("内科".to_owned()),
+    });
+    first.labs.push(LabResult {
+        code: "3D010000001926101".to_owned(),
+        name: None,
+        value: LabValue::Numeric(7.1),
+        unit: Some("%".to_owned()),
+        reference_range: None,
+        date: date(2024, 3, 1),
+    });
+    first.labs.push(LabResult {
+        code: "LOCAL-UA".to_owned(),
+        name: None,
+        value: LabValue::Text("(+)".to_owned()),
+        unit: None,
+        reference_range: None,
+        date: date(2024, 3, 1),
+    });
+    let second = PatientRecord::new(IdentifiedPerson::new(
+        code("1310000001"),
+        LocalPatientId::new("0000124").unwrap(),
+    ));
+    vec![first, second]
+}
+
+fn release(release_id: &str) -> ReleaseRecord {
+    ReleaseRecord {
+        release_id: release_id.to_owned(),
+        recipient_name: "国立研究所".to_owned(),
+        recipient_address: "大阪府大阪市1-2".to_owned(),
+        provided_on: date(2024, 4, 2),
+        mode: "anonymized".to_owned(),
+        items: vec!["年齢階級".to_owned(), "病名".to_owned()],
+        n_persons: 120,
+        manifest_sha256: "ab".repeat(32),
+        created_at: at(3600),
+    }
+}
+
+#[test]
+fn migrations_apply_from_empty_and_reopen_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.schema_versions().unwrap(), [1]);
+    assert!(dir.path().join("kiban.db").is_file());
+    assert!(dir.path().join("vault").is_dir());
+    store.register_provider(&registration("1310000001", None)).unwrap();
+    drop(store);
+
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.schema_versions().unwrap(), [1]);
+    assert_eq!(store.providers().unwrap(), [registration("1310000001", None)], "data survives re-open");
+    let raw = raw_connection(dir.path());
+    let mode: String = raw.query_row("PRAGMA journal_mode", [], |row| row.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+    let n_migrations: i64 =
+        raw.query_row("SELECT COUNT(*) FROM schema_migrations", [], |row| row.get(0)).unwrap();
+    assert_eq!(n_migrations, 1);
+    let foreign_keys: i64 = store.lock().query_row("PRAGMA foreign_keys", [], |row| row.get(0)).unwrap();
+    assert_eq!(foreign_keys, 1);
+}
+
+#[test]
+fn newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::open(dir.path()).unwrap());
+    raw_connection(dir.path())
+        .execute("INSERT INTO schema_migrations (version, applied_at) VALUES (99, 'later')", [])
+        .unwrap();
+    assert!(matches!(Store::open(dir.path()), Err(StoreError::SchemaTooNew { found: 99, known: 1 })));
+}
+
+#[test]
+fn providers_upsert_and_list() {
+    let (_dir, store) = store();
+    store.register_provider(&registration("2710000002", None)).unwrap();
+    let mut updated = registration("2710000002", Some(date(2024, 3, 1)));
+    updated.name = "改称病院".to_owned();
+    store.register_provider(&updated).unwrap();
+    assert_eq!(store.provider(&code("2710000002")).unwrap(), Some(updated.clone()));
+    assert_eq!(store.provider(&code("9999999999")).unwrap(), None);
+    let codes: Vec<String> = store.providers().unwrap().into_iter().map(|p| p.code.to_string()).collect();
+    assert_eq!(codes, ["1310000001", "2710000002"]);
+}
+
+#[test]
+fn begin_batch_refuses_providers_not_registered_or_not_published() {
+    let (_dir, store) = store();
+    let mut batch = new_batch("f1");
+    batch.provider = code("2710000002");
+    assert!(matches!(store.begin_batch(&batch), Err(StoreError::ProviderNotRegistered { .. })));
+
+    store.register_provider(&registration("2710000002", None)).unwrap();
+    let refused = store.begin_batch(&batch).unwrap_err();
+    assert!(matches!(refused, StoreError::ProviderNotPublished { .. }));
+    assert!(refused.to_string().contains("Rule 36"), "{refused}");
+
+    // Published only after the batch started: still refused.
+    store.register_provider(&registration("2710000002", Some(date(2024, 4, 2)))).unwrap();
+    assert!(matches!(store.begin_batch(&batch), Err(StoreError::ProviderNotPublished { .. })));
+    assert!(store.batches().unwrap().is_empty(), "a refused batch leaves no row");
+
+    store.register_provider(&registration("2710000002", Some(date(2024, 4, 1)))).unwrap();
+    assert_eq!(store.begin_batch(&batch).unwrap(), BatchId(1));
+}
+
+#[test]
+fn begin_batch_again_resumes_the_same_batch() {
+    let (_dir, store) = store();
+    let first = store.begin_batch(&new_batch("f1")).unwrap();
+    let mut again = new_batch("f1");
+    again.started_at = at(500);
+    assert_eq!(store.begin_batch(&again).unwrap(), first);
+    assert_eq!(store.batches().unwrap().len(), 1, "no duplicate batch");
+    let other = store.begin_batch(&new_batch("f2")).unwrap();
+    assert_eq!((first, other), (BatchId(1), BatchId(2)));
+
+    let info = store.find_batch(&code("1310000001"), "f1").unwrap().unwrap();
+    assert_eq!(info.status, BatchStatus::Receiving);
+    assert_eq!(info.started_at, at(0), "resuming keeps the original start");
+    assert_eq!(store.find_batch(&code("1310000001"), "nope").unwrap(), None);
+
+    store.complete_batch(first, &completion(), event("ingest.batch", "batch:1")).unwrap();
+    assert!(
+        matches!(store.begin_batch(&new_batch("f1")), Err(StoreError::BatchComplete { batch }) if batch == first)
+    );
+}
+
+#[test]
+fn complete_batch_writes_receipt_quarantine_and_audit_together() {
+    let (_dir, store) = store();
+    let batch = store.begin_batch(&new_batch("f1")).unwrap();
+    let receipt = store.complete_batch(batch, &completion(), event("ingest.batch", "batch:1")).unwrap();
+
+    assert_eq!(store.receipts().unwrap(), std::slice::from_ref(&receipt));
+    assert_eq!(receipt.batch, batch);
+    assert_eq!(receipt.received_on, date(2024, 4, 1));
+    assert_eq!(receipt.provider, code("1310000001"));
+    assert_eq!(receipt.provider_name, "テスト病院");
+    assert_eq!(receipt.published_on, date(2024, 2, 1), "publication confirmed on the receipt");
+    assert_eq!(receipt.n_persons, 2);
+    assert_eq!(receipt.n_records_by_kind.get("labs"), Some(&5));
+    assert_eq!(receipt.items, ["氏名", "生年月日", "検査結果"]);
+    assert_eq!(receipt.retain_until, date(2027, 4, 1), "kept 3 years");
+    assert_eq!(receipt.recorded_at, at(60));
+
+    let quarantine = store.quarantine(batch).unwrap();
+    assert_eq!(quarantine.len(), 2);
+    assert_eq!(quarantine[1].reason, "not ISO-2022-JP");
+    assert!(!format!("{quarantine:?}").contains("0000002"), "paths can hold patient IDs: not in Debug");
+
+    let info = store.batch(batch).unwrap();
+    assert_eq!((info.status, info.completed_at), (BatchStatus::Complete, Some(at(60))));
+    let audit = store.audit_entries().unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].event, event("ingest.batch", "batch:1"));
+
+    let again = store.complete_batch(batch, &completion(), event("ingest.batch", "batch:1"));
+    assert!(matches!(again, Err(StoreError::BatchComplete { .. })));
+    assert_eq!(store.audit_entries().unwrap().len(), 1);
+}
+
+#[test]
+fn failed_completion_leaves_nothing_behind() {
+    let (_dir, store) = store();
+    let batch = store.begin_batch(&new_batch("f1")).unwrap();
+    // The receipt row is inserted before the counts; an unstorable count fails the transaction after it.
+    let mut bad = completion();
+    bad.n_records_by_kind.insert("procedures".to_owned(), u64::MAX);
+    let failed = store.complete_batch(batch, &bad, event("ingest.batch", "batch:1"));
+    assert!(matches!(failed, Err(StoreError::OutOfRange { .. })));
+    assert!(store.receipts().unwrap().is_empty());
+    assert!(store.quarantine(batch).unwrap().is_empty());
+    assert!(store.audit_entries().unwrap().is_empty());
+    assert_eq!(store.batch(batch).unwrap().status, BatchStatus::Receiving);
+}
+
+#[test]
+fn vault_round_trip_and_resume_overwrites() {
+    let (dir, store) = store();
+    let batch = store.begin_batch(&new_batch("f1")).unwrap();
+    store.write_batch_records(batch, &records()).unwrap();
+    assert!(store.read_batch_records(batch).unwrap() == records());
+
+    let batch_dir = dir.path().join("vault/batches/1");
+    assert_eq!(store.batch_vault_dir(batch), batch_dir);
+    let mut files: Vec<String> = std::fs::read_dir(&batch_dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    let mut expected: Vec<String> =
+        kiban_columnar::RECORD_TABLES.iter().map(|name| format!("{name}.parquet")).collect();
+    expected.sort();
+    assert_eq!(files, expected, "one file per table and no temporary files left");
+
+    // A resumed run writes the batch again; the new files replace the old ones.
+    let fewer = records()[..1].to_vec();
+    store.write_batch_records(batch, &fewer).unwrap();
+    assert!(store.read_batch_records(batch).unwrap() == fewer);
+
+    store.complete_batch(batch, &completion(), event("ingest.batch", "batch:1")).unwrap();
+    assert!(matches!(store.write_batch_records(batch, &records()), Err(StoreError::BatchComplete { .. })));
+    assert!(matches!(store.read_batch_records(BatchId(9)), Err(StoreError::BatchNotFound { .. })));
+
+    std::fs::remove_file(batch_dir.join("labs.parquet")).unwrap();
+    let missing = store.read_batch_records(batch).unwrap_err().to_string();
+    assert!(missing.contains("labs.parquet"), "{missing}");
+}
+
+#[test]
+fn release_ledger_and_audit_are_written_together() {
+    let (_dir, store) = store();
+    assert_eq!(store.next_release_number().unwrap(), 1);
+    let entry = store.record_release(&release("R-0001"), event("release.write", "release:R-0001")).unwrap();
+    assert_eq!(entry.id, 1);
+    assert_eq!(entry.kind, "provision");
+    assert_eq!(entry.release_id.as_deref(), Some("R-0001"));
+    assert_eq!(entry.recipient_name, "国立研究所");
+    assert_eq!(entry.items, ["年齢階級", "病名"]);
+    assert_eq!(entry.retain_until, date(2027, 4, 2));
+    assert_eq!(store.ledger().unwrap(), [entry]);
+
+    let releases = store.releases().unwrap();
+    assert_eq!(releases.len(), 1);
+    assert_eq!(releases[0].release_number, 1);
+    assert_eq!(releases[0].record, release("R-0001"));
+    assert_eq!(store.audit_entries().unwrap()[0].event.action, "release.write");
+    assert_eq!(store.next_release_number().unwrap(), 2);
+
+    let duplicate = store.record_release(&release("R-0001"), event("release.write", "release:R-0001"));
+    assert!(matches!(duplicate, Err(StoreError::DuplicateRelease { .. })));
+    assert_eq!(store.ledger().unwrap().len(), 1);
+    assert_eq!(store.audit_entries().unwrap().len(), 1, "no audit entry for a release that was not recorded");
+}
+
+#[test]
+fn person_links_are_replaced_with_an_audit_entry() {
+    let (_dir, store) = store();
+    let link = |local_id: &str, person_id: &str| PersonLink {
+        provider: code("1310000001"),
+        local_id: LocalPatientId::new(local_id).unwrap(),
+        person_id: person_id.to_owned(),
+    };
+    store
+        .replace_person_links(
+            &[link("0000124", "P2"), link("0000123", "P1")],
+            event("linkage.replace", "links"),
+        )
+        .unwrap();
+    assert_eq!(store.person_links().unwrap(), [link("0000123", "P1"), link("0000124", "P2")]);
+    store.replace_person_links(&[link("0000123", "P9")], event("linkage.replace", "links")).unwrap();
+    assert_eq!(store.person_links().unwrap(), [link("0000123", "P9")]);
+    assert_eq!(store.audit_entries().unwrap().len(), 2);
+
+    let duplicate =
+        store.replace_person_links(&[link("A", "P1"), link("A", "P2")], event("linkage.replace", "links"));
+    assert!(matches!(duplicate, Err(StoreError::Db { .. })));
+    assert_eq!(
+        store.person_links().unwrap(),
+        [link("0000123", "P9")],
+        "a failed replace keeps the old links"
+    );
+}
+
+#[test]
+fn audit_entries_round_trip_and_verify() {
+    let (_dir, store) = store();
+    let first = store.append_audit(event("login", "user:operator-1")).unwrap();
+    let mut denied = event("release.write", "release:R-0009");
+    denied.outcome = Outcome::Denied;
+    denied.at = at(5);
+    let second = store.append_audit(denied).unwrap();
+    assert_eq!((first.seq, second.seq), (1, 2));
+    assert_eq!(second.prev_hash, first.hash);
+    assert_eq!(store.audit_entries().unwrap(), [first, second.clone()]);
+    let verified = store.verify_audit().unwrap();
+    assert_eq!((verified.n_entries, verified.head_hash), (2, second.hash));
+}
+
+#[test]
+fn append_only_tables_refuse_update_and_delete() {
+    let (dir, store) = store();
+    let batch = store.begin_batch(&new_batch("f1")).unwrap();
+    store.complete_batch(batch, &completion(), event("ingest.batch", "batch:1")).unwrap();
+    store.record_release(&release("R-0001"), event("release.write", "release:R-0001")).unwrap();
+
+    let raw = raw_connection(dir.path());
+    for sql in [
+        "UPDATE audit_log SET detail = 'x'",
+        "DELETE FROM audit_log",
+        "UPDATE receipts SET n_persons = 0",
+        "DELETE FROM receipts",
+        "DELETE FROM receipt_items",
+        "UPDATE ledger SET recipient_name = 'x'",
+        "DELETE FROM ledger",
+        "DELETE FROM ledger_items",
+        "UPDATE releases SET n_persons = 0",
+        "DELETE FROM quarantine",
+    ] {
+        let error = raw.execute(sql, []).unwrap_err().to_string();
+        assert!(error.contains("append-only"), "{sql}: {error}");
+    }
+    assert_eq!(store.audit_entries().unwrap().len(), 2);
+    assert_eq!(store.ledger().unwrap().len(), 1);
+    assert!(store.verify_audit().is_ok());
+}
+
+#[test]
+fn tampering_with_the_audit_table_is_detected() {
+    let (dir, store) = store();
+    for n in 0..4 {
+        store.append_audit(event("ingest.batch", &format!("batch:{n}"))).unwrap();
+    }
+    let raw = raw_connection(dir.path());
+    // Someone with file access drops the triggers and edits a row.
+    raw.execute_batch("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;").unwrap();
+    raw.execute("UPDATE audit_log SET detail = '0 persons' WHERE seq = 2", []).unwrap();
+    let broken = store.verify_audit().unwrap_err();
+    assert!(matches!(broken, StoreError::AuditChain(ChainBreak { seq: 2, kind: BreakKind::Edited })));
+    assert_eq!(broken.to_string(), "audit chain broken at seq 2: the entry was edited after it was written");
+
+    // Deleting an entry (and putting the edited one back does not help).
+    raw.execute("DELETE FROM audit_log WHERE seq = 2", []).unwrap();
+    assert!(matches!(
+        store.verify_audit(),
+        Err(StoreError::AuditChain(ChainBreak { seq: 2, kind: BreakKind::Missing }))
+    ));
+}
+
+#[test]
+fn concurrent_appenders_do_not_fork_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::open(dir.path()).unwrap());
+    let appenders: Vec<_> = (0..2)
+        .map(|worker| {
+            let path = dir.path().to_owned();
+            std::thread::spawn(move || {
+                let store = Store::open(&path).unwrap();
+                for n in 0..25 {
+                    store.append_audit(event("test.append", &format!("worker:{worker}:{n}"))).unwrap();
+                }
+            })
+        })
+        .collect();
+    for appender in appenders {
+        appender.join().unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.verify_audit().unwrap().n_entries, 50);
+}
