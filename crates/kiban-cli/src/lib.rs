@@ -1,8 +1,170 @@
-//! The kiban commands.
+//! The kiban commands: argument parsing and the operations behind them.
+//!
+//! Each command module holds one operation as a plain function that takes a [`Ctx`] and typed
+//! arguments and returns a typed outcome, so the demo, the tests and (later) the HTTP server call the same
+//! code the command line does. Printing happens only in [`run`].
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+mod audit;
+mod ctx;
+mod demo;
+mod ingest;
+mod keys;
+mod link;
+mod progress;
+mod release;
+mod synth;
+
+pub use ctx::Ctx;
+pub use demo::{DemoArgs, DemoOutcome, demo};
+pub use ingest::{IngestArgs, IngestFormat, IngestOutcome, ProviderArgs, ingest, register_provider};
+pub use link::{LinkArgs, LinkOutcome, link};
+pub use release::{ReleaseArgs, ReleaseOutcome, release};
+pub use synth::{SynthArgs, synth};
+
+/// kiban (基盤): intake, linkage, anonymization and release of medical records under Japan's Next Generation
+/// Medical Infrastructure Act.
+#[derive(Parser, Debug)]
+#[command(name = "kiban", version, about)]
+pub struct Cli {
+    /// The project directory holding the operational database and the record vault.
+    #[arg(long, global = true, default_value = "kiban-data", env = "KIBAN_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// Who is acting, as written to the audit log (user accounts come with the security issue).
+    #[arg(long, global = true, env = "KIBAN_ACTOR", default_value = "operator")]
+    pub actor: String,
+    /// Don't draw progress bars.
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the whole pipeline on a synthetic cohort: generate, ingest, link, anonymize, release.
+    Demo(DemoArgs),
+    /// Generate a synthetic Japanese EHR cohort as SS-MIX2, FHIR or CSV.
+    Synth(SynthArgs),
+    /// Register or list providers (Rule 36: notice and publication).
+    #[command(subcommand)]
+    Provider(ProviderCommand),
+    /// Ingest one provider's extract (SS-MIX2 storage, FHIR, or CSV) into the vault.
+    Ingest(IngestArgs),
+    /// Link persons across providers (名寄せ).
+    Link(LinkArgs),
+    /// Produce an anonymized release for a recipient.
+    Release(ReleaseArgs),
+    /// Show the provision ledger (Rule 12).
+    Ledger,
+    /// Show the records of receipt (Rule 37).
+    Receipts,
+    /// Show or verify the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProviderCommand {
+    /// Register a provider's notice, and its publication date once published.
+    Add(ProviderArgs),
+    /// List registered providers.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check the hash chain from the first entry to the last.
+    Verify,
+    /// Print audit entries.
+    Show {
+        /// Only entries by this actor.
+        #[arg(long)]
+        actor: Option<String>,
+        /// Only entries whose object starts with this, e.g. `release:` or `batch:3`.
+        #[arg(long)]
+        object: Option<String>,
+    },
+}
 
 /// Parses the command line, runs the command and reports an error once.
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one parsed command.
+///
+/// # Errors
+/// Whatever the command reports, with context.
+pub fn run(cli: Cli) -> Result<()> {
+    let progress = !cli.no_progress;
+    match cli.command {
+        Command::Synth(args) => {
+            let summary = synth(&args, progress)?;
+            println!(
+                "wrote {} persons as {} patient records in {} files to {}",
+                summary.n_persons,
+                summary.n_patient_records,
+                summary.n_files,
+                args.out.display()
+            );
+            println!("ground truth: {}", summary.truth_path.display());
+            println!("providers:    {}", summary.providers_path.display());
+            Ok(())
+        }
+        command => {
+            let ctx = Ctx::open(&cli.data_dir, &cli.actor, progress)?;
+            run_with_ctx(&ctx, command)
+        }
+    }
+}
+
+fn run_with_ctx(ctx: &Ctx, command: Command) -> Result<()> {
+    match command {
+        Command::Synth(_) => unreachable!("synth runs without a store"),
+        Command::Demo(args) => {
+            let outcome = demo(ctx, &args)?;
+            demo::print_outcome(ctx, &outcome);
+            Ok(())
+        }
+        Command::Provider(ProviderCommand::Add(args)) => {
+            register_provider(ctx, &args)?;
+            println!("registered provider {}", args.code);
+            Ok(())
+        }
+        Command::Provider(ProviderCommand::List) => ingest::print_providers(ctx),
+        Command::Ingest(args) => {
+            let outcome = ingest(ctx, &args)?;
+            ingest::print_outcome(&outcome);
+            Ok(())
+        }
+        Command::Link(args) => {
+            let outcome = link(ctx, &args)?;
+            link::print_outcome(&outcome);
+            Ok(())
+        }
+        Command::Release(args) => {
+            let outcome = release(ctx, &args)?;
+            release::print_outcome(&outcome);
+            Ok(())
+        }
+        Command::Ledger => audit::print_ledger(ctx),
+        Command::Receipts => audit::print_receipts(ctx),
+        Command::Audit(AuditCommand::Verify) => audit::verify(ctx),
+        Command::Audit(AuditCommand::Show { actor, object }) => {
+            audit::show(ctx, actor.as_deref(), object.as_deref())
+        }
+    }
 }

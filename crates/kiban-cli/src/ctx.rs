@@ -1,0 +1,56 @@
+//! The context every command runs in: the store, the acting user, the clock.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use chrono::{DateTime, Utc};
+use kiban_audit::{AuditEvent, Outcome};
+use kiban_store::Store;
+
+/// What a command needs besides its arguments.
+pub struct Ctx {
+    pub data_dir: PathBuf,
+    pub store: Store,
+    pub actor: String,
+    pub progress: bool,
+}
+
+impl Ctx {
+    /// Opens (creating if needed) the project directory and its store.
+    ///
+    /// # Errors
+    /// When the directory or database cannot be created or migrated.
+    pub fn open(data_dir: &Path, actor: &str, progress: bool) -> Result<Ctx> {
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("creating the project directory {}", data_dir.display()))?;
+        let store =
+            Store::open(data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?;
+        Ok(Ctx { data_dir: data_dir.to_owned(), store, actor: actor.to_owned(), progress })
+    }
+
+    /// The current time. The one place commands read the clock (a trusted time source comes with the
+    /// security issue).
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+
+    /// An audit event by this context's actor, now.
+    pub fn event(&self, action: &str, object: &str, outcome: Outcome, detail: String) -> AuditEvent {
+        AuditEvent {
+            at: self.now(),
+            actor: self.actor.clone(),
+            action: action.to_owned(),
+            object: object.to_owned(),
+            outcome,
+            detail,
+        }
+    }
+
+    /// Records a refused or failed operation in the audit log, keeping the original error if that fails too.
+    pub fn audit_failure(&self, action: &str, object: &str, outcome: Outcome, error: &anyhow::Error) {
+        let event = self.event(action, object, outcome, format!("{error:#}"));
+        if let Err(audit_error) = self.store.append_audit(event) {
+            tracing::error!(%audit_error, "could not record a failed operation in the audit log");
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! Progress bars for long steps, drawn on stderr only when asked for and when stderr is a terminal.
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// A bar for `what`; hidden when progress is off.
+pub(crate) fn bar(show: bool, what: &str) -> ProgressBar {
+    let bar = if show { ProgressBar::new(0) } else { ProgressBar::hidden() };
+    let style = ProgressStyle::with_template("{prefix:>12} [{bar:40}] {pos}/{len} {elapsed}")
+        .map(|style| style.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_prefix(what.to_owned());
+    bar
+}
+
+/// Updates `bar` from a (done, total) callback.
+pub(crate) fn update(bar: &ProgressBar, done: usize, total: usize) {
+    bar.set_length(total as u64);
+    bar.set_position(done as u64);
+}

@@ -1,0 +1,245 @@
+//! End-to-end tests of the pipeline through the same functions the commands call.
+
+#![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use kiban_cli::{Ctx, DemoArgs, demo};
+use kiban_columnar::Table;
+use kiban_model::PatientRecord;
+
+fn small_demo(dir: &Path) -> (Ctx, kiban_cli::DemoOutcome) {
+    let ctx = Ctx::open(dir, "test-operator", false).unwrap();
+    let outcome = demo(&ctx, &DemoArgs { patients: 400, providers: 3, seed: 7, k: 5 }).unwrap();
+    (ctx, outcome)
+}
+
+fn vault_records(ctx: &Ctx) -> Vec<PatientRecord> {
+    let mut records = Vec::new();
+    for batch in ctx.store.batches().unwrap() {
+        records.extend(ctx.store.read_batch_records(batch.id).unwrap());
+    }
+    records
+}
+
+/// Every identifying value of the source: long ones are searched as substrings, short ones (insurance
+/// symbols, branch numbers) must not be a whole cell. Birth dates are checked separately (see
+/// `birth_dates`): a shifted clinical date may coincide with some other person's birthday.
+fn identifiers(records: &[PatientRecord]) -> (Vec<String>, Vec<String>) {
+    let mut long = Vec::new();
+    let mut short = Vec::new();
+    let mut add = |value: String| {
+        let value = value.trim().to_owned();
+        if value.chars().count() >= 6 {
+            long.push(value);
+        } else if value.chars().any(|c| !c.is_ascii_digit()) {
+            // Short all-digit values (branch numbers, "11") collide with codes and counts by chance.
+            short.push(value);
+        }
+    };
+    for record in records {
+        let person = &record.person;
+        add(person.local_id.as_str().to_owned());
+        for name in [&person.name_kanji, &person.name_kana].into_iter().flatten() {
+            add(name.joined());
+            add(format!("{} {}", name.family, name.given));
+            add(format!("{}\u{3000}{}", name.family, name.given));
+        }
+        for value in [&person.address, &person.phone, &person.postal_code].into_iter().flatten() {
+            add(value.clone());
+        }
+        for insurance in &person.insurances {
+            add(insurance.insurer_number.clone());
+            for value in [&insurance.symbol, &insurance.number].into_iter().flatten() {
+                add(value.clone());
+            }
+        }
+    }
+    long.sort();
+    long.dedup();
+    short.sort();
+    short.dedup();
+    (long, short)
+}
+
+/// Every source birth date, in the two spellings a release could carry.
+fn birth_dates(records: &[PatientRecord]) -> std::collections::HashSet<String> {
+    let mut births = std::collections::HashSet::new();
+    for birth in records.iter().filter_map(|record| record.person.birth_date) {
+        births.insert(birth.format("%Y-%m-%d").to_string());
+        births.insert(birth.format("%Y%m%d").to_string());
+    }
+    births
+}
+
+fn release_tables(dir: &Path) -> Vec<Table> {
+    let mut tables = Vec::new();
+    for entry in std::fs::read_dir(dir.join("parquet")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        tables.push(kiban_columnar::read_parquet(&path, &name).unwrap());
+    }
+    tables.sort_by(|a, b| a.name().cmp(b.name()));
+    tables
+}
+
+#[test]
+fn demo_release_holds_no_identifier_and_is_five_anonymous() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, outcome) = small_demo(dir.path());
+    let records = vault_records(&ctx);
+    assert!(records.len() >= 400, "every person reached the vault at least once");
+    let (long, short) = identifiers(&records);
+    let short: std::collections::HashSet<&str> = short.iter().map(String::as_str).collect();
+
+    // Scan every cell of every Parquet table.
+    let tables = release_tables(&outcome.release.dir);
+    assert_eq!(tables.len(), 6, "persons, encounters, diagnoses, prescriptions, labs, procedures");
+    let mut n_cells = 0usize;
+    for table in &tables {
+        for column in table.columns() {
+            for row in 0..table.n_rows() {
+                let Some(cell) = column.data.text_at(row) else { continue };
+                n_cells += 1;
+                assert!(
+                    !short.contains(cell.as_str()),
+                    "{}.{} row {row} equals a source identifier",
+                    table.name(),
+                    column.name
+                );
+                if let Some(hit) = long.iter().find(|value| cell.contains(value.as_str())) {
+                    panic!(
+                        "{}.{} row {row} contains a source identifier ({} chars)",
+                        table.name(),
+                        column.name,
+                        hit.len()
+                    );
+                }
+            }
+        }
+    }
+    assert!(n_cells > 10_000, "the scan covered the release ({n_cells} cells)");
+
+    // The person table carries no birth date in any spelling: age is released only as a band.
+    let births = birth_dates(&records);
+    let persons = tables.iter().find(|table| table.name() == "persons").unwrap();
+    for column in persons.columns() {
+        for row in 0..persons.n_rows() {
+            let Some(cell) = column.data.text_at(row) else { continue };
+            assert!(
+                !births.iter().any(|birth| cell.contains(birth.as_str())),
+                "persons.{} row {row} holds a birth date",
+                column.name
+            );
+        }
+    }
+
+    // Scan the raw bytes of every released file (CSV and Parquet) for the long identifiers.
+    for entry in walk(&outcome.release.dir) {
+        let bytes = std::fs::read(&entry).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for value in &long {
+            assert!(!text.contains(value.as_str()), "{} holds a source identifier", entry.display());
+        }
+    }
+
+    // Every combination of the person-level quasi-identifiers occurs at least k = 5 times.
+    let mut classes: HashMap<Vec<String>, usize> = HashMap::new();
+    for row in 0..persons.n_rows() {
+        let key: Vec<String> = ["age_band", "sex", "prefecture"]
+            .iter()
+            .map(|name| persons.column(name).unwrap().data.text_at(row).unwrap_or_default())
+            .collect();
+        *classes.entry(key).or_default() += 1;
+    }
+    assert!(!classes.is_empty());
+    assert!(classes.values().all(|size| *size >= 5), "a quasi-identifier class is smaller than 5");
+    assert_eq!(persons.n_rows(), outcome.release.n_persons_released);
+
+    // The manifest checks out, the ledger and audit log record the release.
+    assert!(kiban_release::verify_release(&outcome.release.dir).unwrap().is_empty());
+    let ledger = ctx.store.ledger().unwrap();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].release_id.as_deref(), Some(outcome.release.release_id.as_str()));
+    let entries = ctx.store.audit_entries().unwrap();
+    assert!(entries.iter().any(|entry| entry.event.action == "release.write"));
+    assert_eq!(entries.iter().filter(|entry| entry.event.action == "ingest.batch").count(), 3);
+    ctx.store.verify_audit().unwrap();
+    assert!(outcome.release.report.exists());
+    assert!(outcome.ledger_export.exists() && outcome.audit_export.exists());
+
+    // Linkage found persons at several providers, and well.
+    let quality = outcome.linkage.quality.as_ref().unwrap();
+    assert!(outcome.linkage.n_persons < outcome.linkage.n_records, "some persons are at several providers");
+    assert!(quality.precision > 0.99 && quality.recall > 0.9, "linkage quality fell: {quality:?}");
+}
+
+#[test]
+fn rerunning_the_demo_stores_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, first) = small_demo(dir.path());
+    let n_batches = ctx.store.batches().unwrap().len();
+    drop(ctx);
+    let (ctx, second) = small_demo(dir.path());
+    assert!(second.ingests.iter().all(|ingest| ingest.already_received), "the same extracts are recognized");
+    assert_eq!(ctx.store.batches().unwrap().len(), n_batches);
+    assert_eq!(ctx.store.receipts().unwrap().len(), n_batches);
+    assert_eq!(ctx.store.ledger().unwrap().len(), 2, "a second release is a second provision");
+    assert_ne!(first.release.release_id, second.release.release_id);
+    // Same persons, other release key: no pseudonym repeats between the two releases.
+    let pseudonyms = |dir: &Path| -> Vec<String> {
+        let tables = release_tables(dir);
+        let persons = tables.iter().find(|table| table.name() == "persons").unwrap();
+        (0..persons.n_rows())
+            .map(|row| persons.column("person").unwrap().data.text_at(row).unwrap())
+            .collect()
+    };
+    let (a, b) = (pseudonyms(&first.release.dir), pseudonyms(&second.release.dir));
+    assert_eq!(a.len(), b.len());
+    assert!(a.iter().all(|pseudonym| !b.contains(pseudonym)));
+    ctx.store.verify_audit().unwrap();
+}
+
+#[test]
+fn unpublished_provider_is_refused_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Ctx::open(dir.path(), "test-operator", false).unwrap();
+    kiban_cli::register_provider(
+        &ctx,
+        &kiban_cli::ProviderArgs {
+            code: "1310000009".to_owned(),
+            name: "未公表クリニック".to_owned(),
+            address: "東京都千代田区".to_owned(),
+            notified_on: kiban_model::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            published_on: None,
+        },
+    )
+    .unwrap();
+    let error = kiban_cli::ingest(
+        &ctx,
+        &kiban_cli::IngestArgs {
+            provider: "1310000009".to_owned(),
+            format: kiban_cli::IngestFormat::Csv,
+            path: dir.path().join("nothing"),
+        },
+    )
+    .unwrap_err();
+    assert!(format!("{error:#}").contains("not published"), "{error:#}");
+    let entries = ctx.store.audit_entries().unwrap();
+    assert_eq!(entries.last().unwrap().event.outcome, kiban_audit::Outcome::Denied);
+    assert!(ctx.store.batches().unwrap().is_empty());
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
