@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 
 use crate::clinical::{PROCEDURE_CODE_SYSTEM, department_code};
 use crate::geo::MUNICIPALITIES;
-use crate::write::{create, finish, io_error};
+use crate::write::{cpu_threads, create, finish, in_parallel, io_error};
 use crate::{SynthError, SynthProvider};
 
 const PROFILE: &str = "http://jpfhir.jp/fhir/core/StructureDefinition/";
@@ -158,6 +158,27 @@ pub(crate) fn write_provider(
     for path in &paths {
         writers.push(create(path)?);
     }
+    // Serialising JSON is the cost here: chunks render on every core into memory, then are appended
+    // in record order.
+    let rendered = in_parallel(records, cpu_threads(), tick, |_, chunk| render(provider, chunk, &paths))?;
+    for chunk in rendered {
+        for ((writer, path), bytes) in writers.iter_mut().zip(&paths).zip(chunk) {
+            writer.write_all(&bytes).map_err(io_error(path))?;
+        }
+    }
+    for (writer, path) in writers.into_iter().zip(&paths) {
+        finish(writer, path)?;
+    }
+    Ok(FILES.len())
+}
+
+/// Renders a chunk of records as NDJSON, one buffer per resource file.
+fn render(
+    provider: &SynthProvider,
+    records: &[PatientRecord],
+    paths: &[std::path::PathBuf],
+) -> Result<Vec<Vec<u8>>, SynthError> {
+    let mut out: Vec<Vec<u8>> = vec![Vec::new(); FILES.len()];
     let mut resources: [Vec<Value>; 7] = Default::default();
     for record in records {
         let id = record.person.local_id.as_str();
@@ -312,17 +333,13 @@ pub(crate) fn write_provider(
                 "performedDateTime": date(procedure.date),
             }));
         }
-        for (writer, (path, lines)) in writers.iter_mut().zip(paths.iter().zip(resources.iter_mut())) {
+        for (buffer, (path, lines)) in out.iter_mut().zip(paths.iter().zip(resources.iter_mut())) {
             for line in lines.drain(..) {
-                serde_json::to_writer(&mut *writer, &line)
+                serde_json::to_writer(&mut *buffer, &line)
                     .map_err(|source| SynthError::Json { path: path.clone(), source })?;
-                writer.write_all(b"\n").map_err(io_error(path))?;
+                buffer.push(b'\n');
             }
         }
-        tick(1);
     }
-    for (writer, path) in writers.into_iter().zip(&paths) {
-        finish(writer, path)?;
-    }
-    Ok(FILES.len())
+    Ok(out)
 }

@@ -28,7 +28,7 @@ use kiban_model::{EncounterClass, IdentifiedPerson, LabValue, NaiveDate, Patient
 
 use crate::clinical::{self, department_code};
 use crate::csv_out::format_number;
-use crate::write::io_error;
+use crate::write::{IO_THREADS, in_parallel, io_error};
 use crate::{SynthError, SynthProvider};
 
 fn ymd(date: NaiveDate) -> String {
@@ -154,22 +154,40 @@ fn timestamp(date: NaiveDate, seq: usize) -> String {
     format!("{}{:02}{:02}{:02}{:03}", ymd(date), 9 + (seq / 60) % 10, seq % 60, (seq * 7) % 60, 0)
 }
 
+/// Writes every record's messages; records are spread over threads, since the storage layout makes
+/// this one small file per message and the file system, not the CPU, sets the pace.
 pub(crate) fn write_provider(
     provider: &SynthProvider,
     records: &[PatientRecord],
     dir: &Path,
     tick: &mut dyn FnMut(usize),
 ) -> Result<usize, SynthError> {
-    let facility = provider.code.as_str();
-    let mut n_files = 0;
-    let mut order_counter: u64 = 0;
-    for record in records {
+    let per_chunk = in_parallel(records, IO_THREADS, tick, |first, chunk| {
+        let mut n_files = 0;
+        for (offset, record) in chunk.iter().enumerate() {
+            n_files += write_record(provider.code.as_str(), record, first + offset, dir)?;
+        }
+        Ok(n_files)
+    })?;
+    Ok(per_chunk.into_iter().sum())
+}
+
+/// Writes one patient's folder; `record_no` (its position in the provider's list) makes its order
+/// numbers unique and independent of which thread writes it.
+fn write_record(
+    facility: &str,
+    record: &PatientRecord,
+    record_no: usize,
+    dir: &Path,
+) -> Result<usize, SynthError> {
+    {
         let person = &record.person;
         let id = person.local_id.as_str();
         let mut store = Store { root: dir, id, n_files: 0, created: std::collections::HashSet::new() };
+        let mut order_seq = 0;
         let mut next_order = || {
-            order_counter += 1;
-            format!("{order_counter:015}")
+            order_seq += 1;
+            format!("{:09}{order_seq:06}", record_no + 1)
         };
         let department = record.encounters.first().and_then(|e| e.department.as_deref()).unwrap_or("内科");
         let main_code = department_code(department).unwrap_or("01");
@@ -407,8 +425,6 @@ pub(crate) fn write_provider(
             }
             store.put(Some(date), "OML-11", &order_no, &stamp, main_code, &message)?;
         }
-        n_files += store.n_files;
-        tick(1);
+        Ok(store.n_files)
     }
-    Ok(n_files)
 }

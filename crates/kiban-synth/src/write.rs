@@ -4,6 +4,8 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use kiban_model::PatientRecord;
+
 use crate::style::ProviderStyle;
 use crate::{Cohort, OutputFormat, SynthError, SynthSummary, csv_out, fhir, ssmix2};
 
@@ -93,4 +95,50 @@ pub(crate) fn write(
 /// Flushes a buffered file, naming it on failure.
 pub(crate) fn finish(mut writer: BufWriter<File>, path: &Path) -> Result<(), SynthError> {
     writer.flush().map_err(io_error(path))
+}
+
+/// Threads for work bound by file creation rather than the CPU.
+pub(crate) const IO_THREADS: usize = 8;
+
+/// Records handed to one thread at a time.
+const CHUNK: usize = 256;
+
+/// Runs `work` over consecutive chunks of `records` on `threads` threads, a wave of chunks at a time,
+/// and returns each chunk's result in record order, so output stays deterministic for a seed. `work`
+/// receives the index of the chunk's first record. `tick` hears of every finished wave.
+pub(crate) fn in_parallel<T: Send>(
+    records: &[PatientRecord],
+    threads: usize,
+    tick: &mut dyn FnMut(usize),
+    work: impl Fn(usize, &[PatientRecord]) -> Result<T, SynthError> + Sync,
+) -> Result<Vec<T>, SynthError> {
+    let threads = threads.max(1);
+    let mut results = Vec::with_capacity(records.len().div_ceil(CHUNK));
+    for (wave_no, wave) in records.chunks(CHUNK * threads).enumerate() {
+        let first = wave_no * CHUNK * threads;
+        let outcomes: Vec<Result<T, SynthError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = wave
+                .chunks(CHUNK)
+                .enumerate()
+                .map(|(idx, chunk)| {
+                    let work = &work;
+                    scope.spawn(move || work(first + idx * CHUNK, chunk))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        });
+        for outcome in outcomes {
+            results.push(outcome?);
+        }
+        tick(wave.len());
+    }
+    Ok(results)
+}
+
+/// Threads for CPU-bound rendering: one per core.
+pub(crate) fn cpu_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
