@@ -280,24 +280,3 @@ fn csv_files_have_the_specified_headers() {
         );
     }
 }
-
-#[test]
-fn slow_hundred_thousand_patients() {
-    if std::env::var("KIBAN_SLOW_TESTS").as_deref() != Ok("1") {
-        eprintln!("skipping: set KIBAN_SLOW_TESTS=1 to generate and write 100,000 patients");
-        return;
-    }
-    let cfg = SynthConfig { n_patients: 100_000, n_providers: 12, ..config(1, OutputFormat::Mixed) };
-    let started = std::time::Instant::now();
-    let cohort = generate(&cfg);
-    let generated = started.elapsed();
-    let dir = tempfile::tempdir().unwrap();
-    let summary = write(&cohort, dir.path(), &mut |_, _| {}).unwrap();
-    eprintln!(
-        "100,000 patients: generated in {generated:?}, written in {:?} ({} records, {} files)",
-        started.elapsed() - generated,
-        summary.n_patient_records,
-        summary.n_files
-    );
-    assert_eq!(summary.n_persons, 100_000);
-}
