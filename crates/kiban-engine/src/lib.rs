@@ -9,6 +9,7 @@ mod dataset;
 pub mod hierarchy;
 pub mod kanon;
 mod process;
+pub mod risk;
 
 pub use dataset::{AnonymizedDataset, ProcessingSummary, QuasiIdentifierSummary, ReleaseMode};
 pub use process::{AnonymizationPlan, LinkedPerson, ProcessError, ReleaseKeys, age_at, age_band, anonymize};
