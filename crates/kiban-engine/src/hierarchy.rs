@@ -36,6 +36,8 @@ pub enum HierarchyError {
     MaskLengthMismatch { row: usize },
     #[error("invalid hierarchy specification: {reason}")]
     InvalidSpec { reason: &'static str },
+    #[error("distinct value {row} is not a date (YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD)")]
+    InvalidDate { row: usize },
 }
 
 /// The top label of generated hierarchies.
@@ -252,6 +254,68 @@ impl Hierarchy {
                     })
                     .collect(),
             );
+        }
+        Hierarchy::from_rows(&rows)
+    }
+
+    /// Cuts codes of any length to prefixes of the given lengths, longest first, then `*` (ICD-10
+    /// `prefix(&[3, 1])`: `E119 → E11 → E → *`). A code shorter than a prefix length stays whole on that
+    /// level. Repeated values are taken once.
+    ///
+    /// # Errors
+    /// [`HierarchyError::Empty`] without values; [`HierarchyError::InvalidSpec`] when the lengths are not
+    /// strictly decreasing or one is 0.
+    pub fn prefixes(values: &[String], lengths: &[usize]) -> Result<Hierarchy, HierarchyError> {
+        if lengths.contains(&0) || lengths.windows(2).any(|pair| pair[1] >= pair[0]) {
+            return Err(HierarchyError::InvalidSpec {
+                reason: "prefix lengths must be positive and strictly decreasing",
+            });
+        }
+        let values = unique(values);
+        if values.is_empty() {
+            return Err(HierarchyError::Empty);
+        }
+        let rows: Vec<Vec<String>> = values
+            .into_iter()
+            .map(|value| {
+                let mut row = vec![value.clone()];
+                row.extend(lengths.iter().map(|&length| value.chars().take(length).collect::<String>()));
+                row.push(TOP.to_owned());
+                row
+            })
+            .collect();
+        Hierarchy::from_rows(&rows)
+    }
+
+    /// Dates to months to years to `*`: `2024-03-15 → 2024-03 → 2024 → *`. Accepts `YYYY-MM-DD`,
+    /// `YYYY/MM/DD` and `YYYYMMDD`; the month and year keep the value's own separator. Repeated values are
+    /// taken once.
+    ///
+    /// # Errors
+    /// [`HierarchyError::Empty`] without values; [`HierarchyError::InvalidDate`] with the position (among
+    /// the distinct values) of the first value that is not a valid date.
+    pub fn dates(values: &[String]) -> Result<Hierarchy, HierarchyError> {
+        let values = unique(values);
+        if values.is_empty() {
+            return Err(HierarchyError::Empty);
+        }
+        let mut rows = Vec::with_capacity(values.len());
+        for (row, value) in values.into_iter().enumerate() {
+            let (format, month_len) = match value.len() {
+                10 if value.as_bytes()[4] == b'-' => ("%Y-%m-%d", 7),
+                10 if value.as_bytes()[4] == b'/' => ("%Y/%m/%d", 7),
+                8 => ("%Y%m%d", 6),
+                _ => return Err(HierarchyError::InvalidDate { row }),
+            };
+            if chrono::NaiveDate::parse_from_str(value, format).is_err() {
+                return Err(HierarchyError::InvalidDate { row });
+            }
+            rows.push(vec![
+                value.clone(),
+                value[..month_len].to_owned(),
+                value[..4].to_owned(),
+                TOP.to_owned(),
+            ]);
         }
         Hierarchy::from_rows(&rows)
     }
@@ -477,5 +541,30 @@ mod tests {
             let hierarchy = Hierarchy::from_rows(&table).unwrap();
             assert_eq!(hierarchy.levels(), levels, "{name}");
         }
+    }
+
+    #[test]
+    fn prefixes_and_dates() {
+        let codes: Vec<String> = ["E119", "E11", "I10", "E1"].iter().map(|c| (*c).to_owned()).collect();
+        let hierarchy = Hierarchy::prefixes(&codes, &[3, 1]).unwrap();
+        assert_eq!(hierarchy.levels(), 4);
+        assert_eq!(hierarchy.generalize("E119", 1), Some("E11"));
+        assert_eq!(hierarchy.generalize("E119", 2), Some("E"));
+        assert_eq!(hierarchy.generalize("I10", 2), Some("I"));
+        assert_eq!(hierarchy.generalize("E1", 1), Some("E1"));
+        assert_eq!(hierarchy.generalize("E11", 3), Some(TOP));
+        assert!(Hierarchy::prefixes(&codes, &[1, 3]).is_err());
+        assert!(Hierarchy::prefixes(&[], &[1]).is_err());
+
+        let dates: Vec<String> =
+            ["2024-03-15", "2024-03-01", "20231231", "2024/02/29"].iter().map(|d| (*d).to_owned()).collect();
+        let hierarchy = Hierarchy::dates(&dates).unwrap();
+        assert_eq!(hierarchy.generalize("2024-03-15", 1), Some("2024-03"));
+        assert_eq!(hierarchy.generalize("2024-03-01", 1), Some("2024-03"));
+        assert_eq!(hierarchy.generalize("20231231", 1), Some("202312"));
+        assert_eq!(hierarchy.generalize("2024/02/29", 2), Some("2024"));
+        assert_eq!(hierarchy.generalize("2024-03-15", 3), Some(TOP));
+        let bad: Vec<String> = vec!["2024-03-15".into(), "2023-02-30".into()];
+        assert_eq!(Hierarchy::dates(&bad).unwrap_err(), HierarchyError::InvalidDate { row: 1 });
     }
 }

@@ -29,6 +29,7 @@ pub(crate) struct Table<'a> {
 
 /// Equivalence classes: a row count and one representative distinct tuple per class (to read the
 /// class's generalized codes from). The distinct tuples of the table form the finest class list.
+#[derive(Clone)]
 pub(crate) struct ClassList {
     pub(crate) counts: Vec<u32>,
     pub(crate) reps: Vec<u32>,
@@ -207,6 +208,11 @@ impl<'a> Table<'a> {
 }
 
 impl Groups {
+    /// `source` grouped by itself: every entry its own class.
+    pub(crate) fn identity(source: &ClassList) -> Groups {
+        Groups { entry_class: (0..source.counts.len() as u32).collect(), classes: source.clone() }
+    }
+
     fn with_capacity(n_entries: usize) -> Groups {
         Groups {
             entry_class: Vec::with_capacity(n_entries),
