@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod anonymize;
 mod audit;
 mod ctx;
 mod demo;
@@ -20,6 +21,7 @@ mod progress;
 mod release;
 mod synth;
 
+pub use anonymize::{AnonymizeArgs, AnonymizeOutcome, OutputFormat as AnonymizeFormat, Role, anonymize};
 pub use ctx::Ctx;
 pub use demo::{DemoArgs, DemoOutcome, demo};
 pub use ingest::{IngestArgs, IngestFormat, IngestOutcome, ProviderArgs, ingest, register_provider};
@@ -51,6 +53,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Generate a synthetic Japanese EHR cohort as SS-MIX2, FHIR or CSV.
     Synth(SynthArgs),
+    /// Anonymize one CSV table with privacy models (k-anonymity, l-diversity, t-closeness) and write a report.
+    Anonymize(Box<AnonymizeArgs>),
     /// Register or list providers (Rule 36: notice and publication).
     #[command(subcommand)]
     Provider(ProviderCommand),
@@ -124,6 +128,11 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("providers:    {}", summary.providers_path.display());
             Ok(())
         }
+        Command::Anonymize(args) => {
+            let outcome = anonymize(&args, progress)?;
+            anonymize::print_outcome(&outcome);
+            Ok(())
+        }
         command => {
             let ctx = Ctx::open(&cli.data_dir, &cli.actor, progress)?;
             run_with_ctx(&ctx, command)
@@ -133,7 +142,7 @@ pub fn run(cli: Cli) -> Result<()> {
 
 fn run_with_ctx(ctx: &Ctx, command: Command) -> Result<()> {
     match command {
-        Command::Synth(_) => unreachable!("synth runs without a store"),
+        Command::Synth(_) | Command::Anonymize(_) => unreachable!("synth and anonymize run without a store"),
         Command::Demo(args) => {
             let outcome = demo(ctx, &args)?;
             demo::print_outcome(ctx, &outcome);

@@ -18,3 +18,13 @@ pub(crate) fn update(bar: &ProgressBar, done: usize, total: usize) {
     bar.set_length(total as u64);
     bar.set_position(done as u64);
 }
+
+/// A counter for work of unknown length (rows read); hidden when progress is off.
+pub(crate) fn spinner(show: bool, what: &str) -> ProgressBar {
+    let bar = if show { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
+    let style = ProgressStyle::with_template("{prefix:>12} {spinner} {pos} rows {elapsed}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar.set_prefix(what.to_owned());
+    bar
+}

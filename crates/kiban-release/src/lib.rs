@@ -17,6 +17,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 mod report;
+pub mod table_report;
 pub use report::{ReportContext, write_report};
 
 /// Why writing a release failed.

@@ -105,7 +105,7 @@ pub fn write_report(
 }
 
 /// Buckets of class sizes: k..k+4 one by one, then wider bins.
-fn class_size_histogram(sizes: &[usize]) -> Vec<(String, usize)> {
+pub(crate) fn class_size_histogram(sizes: &[usize]) -> Vec<(String, usize)> {
     let bins: [(usize, usize); 8] =
         [(1, 4), (5, 5), (6, 9), (10, 19), (20, 49), (50, 99), (100, 499), (500, usize::MAX)];
     bins.iter()
@@ -120,12 +120,12 @@ fn class_size_histogram(sizes: &[usize]) -> Vec<(String, usize)> {
         .collect()
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// A horizontal bar chart as inline SVG.
-fn bar_chart(title: &str, bars: &[(String, f64)], value_label: impl Fn(f64) -> String) -> String {
+pub(crate) fn bar_chart(title: &str, bars: &[(String, f64)], value_label: impl Fn(f64) -> String) -> String {
     let max = bars.iter().map(|(_, value)| *value).fold(0.0_f64, f64::max).max(f64::MIN_POSITIVE);
     let row_height = 22;
     let height = bars.len() * row_height + 30;

@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
 
+mod anonymize;
+
 use std::collections::HashMap;
 use std::path::Path;
 
