@@ -278,6 +278,44 @@ pub struct NodeResult {
     pub average_class_size: f64,
 }
 
+/// One quasi-identifier's released values: the labels of the chosen level and one code per row, so a
+/// table of millions of rows costs four bytes a cell rather than a string.
+pub struct GeneralizedColumn {
+    labels: Vec<String>,
+    // `rows[row]` indexes `labels`, or is `SUPPRESSED_CODE`.
+    rows: Vec<u32>,
+}
+
+impl GeneralizedColumn {
+    const SUPPRESSED_CODE: u32 = u32::MAX;
+
+    /// The released value of `row`; [`SUPPRESSED`] when the row is suppressed. Panics if `row` is out of range.
+    pub fn get(&self, row: usize) -> &str {
+        match self.rows[row] {
+            GeneralizedColumn::SUPPRESSED_CODE => SUPPRESSED,
+            code => &self.labels[code as usize],
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The released values, row by row.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.rows.len()).map(|row| self.get(row))
+    }
+
+    /// The released values as owned strings.
+    pub fn to_vec(&self) -> Vec<String> {
+        self.iter().map(str::to_owned).collect()
+    }
+}
+
 /// An anonymization chosen by the search: the transformation, the suppressed rows and the released values.
 ///
 /// Only this module builds a `Solution`, so holding one proves the values went through the search.
@@ -287,8 +325,8 @@ pub struct Solution {
     // Invariant: the transformation satisfies the configuration the search was given.
     result: NodeResult,
     suppressed: Vec<bool>,
-    // `generalized[qi][row]` is the released value; `*` for suppressed rows.
-    generalized: Vec<Vec<String>>,
+    // `generalized[qi].get(row)` is the released value; `*` for suppressed rows.
+    generalized: Vec<GeneralizedColumn>,
     // Ascending.
     class_sizes: Vec<usize>,
     n_nodes_checked: usize,
@@ -311,9 +349,9 @@ impl Solution {
         &self.suppressed
     }
 
-    /// `generalized()[qi][row]`: the released value of each quasi-identifier in each row, [`SUPPRESSED`]
-    /// (`*`) in suppressed rows.
-    pub fn generalized(&self) -> &[Vec<String>] {
+    /// `generalized()[qi].get(row)`: the released value of each quasi-identifier in each row,
+    /// [`SUPPRESSED`] (`*`) in suppressed rows.
+    pub fn generalized(&self) -> &[GeneralizedColumn] {
         &self.generalized
     }
 

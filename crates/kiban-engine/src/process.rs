@@ -103,7 +103,7 @@ pub fn anonymize(
         }
         let pseudonym = keys.pseudonym.pseudonym(person.person_id.as_bytes()).as_str().to_owned();
         let offset = keys.date_shift.offset_days(person.person_id.as_bytes(), plan.max_shift_days);
-        let qi_values = solution.generalized().iter().map(|column| column[row].clone()).collect();
+        let qi_values = solution.generalized().iter().map(|column| column.get(row).to_owned()).collect();
         released.push(ReleasedPerson { pseudonym, offset, qi_values, records: &person.records });
     }
     // Sort by pseudonym so row order says nothing about the source order.

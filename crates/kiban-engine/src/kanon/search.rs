@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::{
-    AnonymizationConfig, Check, ClassList, EngineError, Groups, HierarchicalEmd, Lattice, LevelStats,
-    MAX_TRANSFORMATIONS, Measured, Metric, NodeResult, PrivacyModel, QuasiIdentifier, SUPPRESSED,
+    AnonymizationConfig, Check, ClassList, EngineError, GeneralizedColumn, Groups, HierarchicalEmd, Lattice,
+    LevelStats, MAX_TRANSFORMATIONS, Measured, Metric, NodeResult, PrivacyModel, QuasiIdentifier,
     SensitiveAttribute, Solution, Table, metrics, models,
 };
 
@@ -344,17 +344,18 @@ impl<'a> Problem<'a> {
             .zip(&result.levels)
             .map(|(qi, &level)| {
                 let codes = qi.hierarchy.codes(level);
-                qi.leaves
+                let labels = (0..qi.hierarchy.n_codes(level) as u32)
+                    .map(|code| qi.hierarchy.label(level, code).to_owned())
+                    .collect();
+                let rows = qi
+                    .leaves
                     .iter()
                     .zip(&suppressed)
                     .map(|(&leaf, &is_suppressed)| {
-                        if is_suppressed {
-                            SUPPRESSED.to_owned()
-                        } else {
-                            qi.hierarchy.label(level, codes[leaf as usize]).to_owned()
-                        }
+                        if is_suppressed { GeneralizedColumn::SUPPRESSED_CODE } else { codes[leaf as usize] }
                     })
-                    .collect()
+                    .collect();
+                GeneralizedColumn { labels, rows }
             })
             .collect();
         let mut class_sizes: Vec<usize> = classes
