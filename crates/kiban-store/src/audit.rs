@@ -13,17 +13,7 @@ const TABLE: &str = "audit_log";
 type AuditRow = (i64, String, String, String, String, String, String, String, String);
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<AuditRow> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        row.get(7)?,
-        row.get(8)?,
-    ))
+    AuditRow::try_from(row)
 }
 
 fn from_text(

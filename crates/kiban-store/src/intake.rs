@@ -198,16 +198,7 @@ const BATCH_COLUMNS: &str = "id, provider, fingerprint, format, source, status, 
 type BatchRow = (i64, String, String, String, String, String, String, Option<String>);
 
 fn batch_from_row(row: &Row<'_>) -> rusqlite::Result<BatchRow> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        row.get(7)?,
-    ))
+    BatchRow::try_from(row)
 }
 
 fn batch_from_text(
@@ -498,20 +489,7 @@ impl Store {
                 .map_err(&error)?;
             type ReceiptRow = (i64, String, String, String, String, String, String, i64, String, String);
             let rows = statement
-                .query_map([], |row| {
-                    Ok((
-                        row.get(0)?,
-                        row.get(1)?,
-                        row.get(2)?,
-                        row.get(3)?,
-                        row.get(4)?,
-                        row.get(5)?,
-                        row.get(6)?,
-                        row.get(7)?,
-                        row.get(8)?,
-                        row.get(9)?,
-                    ))
-                })
+                .query_map([], |row| ReceiptRow::try_from(row))
                 .map_err(&error)?
                 .collect::<Result<Vec<ReceiptRow>, _>>()
                 .map_err(&error)?;

@@ -178,19 +178,7 @@ impl Store {
                 .map_err(&error)?;
             type LedgerRow = (i64, String, Option<String>, String, String, String, i64, String, String);
             let rows = statement
-                .query_map([], |row| {
-                    Ok((
-                        row.get(0)?,
-                        row.get(1)?,
-                        row.get(2)?,
-                        row.get(3)?,
-                        row.get(4)?,
-                        row.get(5)?,
-                        row.get(6)?,
-                        row.get(7)?,
-                        row.get(8)?,
-                    ))
-                })
+                .query_map([], |row| LedgerRow::try_from(row))
                 .map_err(&error)?
                 .collect::<Result<Vec<LedgerRow>, _>>()
                 .map_err(&error)?;
@@ -231,20 +219,7 @@ impl Store {
                 .map_err(&error)?;
             type ReleaseRow = (String, i64, String, String, String, String, i64, String, String, Option<i64>);
             let rows = statement
-                .query_map([], |row| {
-                    Ok((
-                        row.get(0)?,
-                        row.get(1)?,
-                        row.get(2)?,
-                        row.get(3)?,
-                        row.get(4)?,
-                        row.get(5)?,
-                        row.get(6)?,
-                        row.get(7)?,
-                        row.get(8)?,
-                        row.get(9)?,
-                    ))
-                })
+                .query_map([], |row| ReleaseRow::try_from(row))
                 .map_err(&error)?
                 .collect::<Result<Vec<ReleaseRow>, _>>()
                 .map_err(&error)?;
