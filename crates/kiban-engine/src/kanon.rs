@@ -26,6 +26,11 @@
 //!
 //! Where ARX's own search assumes monotonicity (its "practical monotonicity") it may return a transformation
 //! that is not optimal; this search always returns the optimum.
+//!
+//! [`anonymize_with_strategy`] offers two more searches ([`SearchStrategy`]): ARX's Flash algorithm, to
+//! reproduce ARX's answer when ARX is told to assume practical monotonicity, and a budgeted best-first
+//! heuristic for lattices too large to search fully. [`Solution::is_optimal`] says whether the answer is
+//! proven optimal.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -47,8 +52,40 @@ use models::{Check, HierarchicalEmd};
 pub use metrics::Metric;
 pub use models::PrivacyModel;
 
-/// The largest lattice the search accepts.
+/// The largest lattice the exact and Flash searches accept.
 pub const MAX_TRANSFORMATIONS: usize = 1 << 22;
+
+/// How [`anonymize_with_strategy`] searches the generalization lattice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SearchStrategy {
+    /// The exact search of the module documentation: always the optimum, ties broken by the lowest sum of
+    /// levels, then the lexicographically smallest levels. [`EngineError::LatticeTooLarge`] beyond
+    /// [`MAX_TRANSFORMATIONS`] transformations.
+    #[default]
+    Exact,
+    /// ARX's Flash algorithm (Kohlmayer et al. 2012, as ARX 3 configures it): binary search along greedy
+    /// paths ordered by ARX's strategy, with predictive tagging, and a depth-first linear phase where the
+    /// models or the metric are not monotonic. The answer is the best transformation Flash actually checked.
+    ///
+    /// `practical_monotonicity: true` is ARX's setting of that name: every model and the metric are
+    /// *assumed* monotonic, so a transformation above a valid one is tagged valid (and one below an invalid
+    /// one invalid) without being checked. That is a heuristic: the answer is always valid, but may miss
+    /// the optimum when the models are not monotonic under suppression (l-diversity other than distinct,
+    /// t-closeness) or the metric is not; it is then ARX's answer. With `false`, Flash is exact and returns
+    /// what [`SearchStrategy::Exact`] returns. Ties between equal losses are broken as there, not by ARX's
+    /// check order. [`EngineError::LatticeTooLarge`] beyond [`MAX_TRANSFORMATIONS`] transformations.
+    Flash { practical_monotonicity: bool },
+    /// A best-first search in the manner of ARX's Lightning algorithm, for lattices of any size: from the
+    /// bottom, expand the checked transformation with the least loss, every so often greedily following
+    /// the cheapest successor up to the top, and stop after `max_checks` transformations were checked
+    /// against the data. The top transformation is checked first, so whenever it is valid there is an
+    /// answer. The answer is always valid; it is optimal only if the search ran out of transformations
+    /// before the budget ([`Solution::is_optimal`]).
+    Heuristic { max_checks: usize },
+    /// [`SearchStrategy::Exact`] when the lattice has at most [`MAX_TRANSFORMATIONS`] transformations, else
+    /// [`SearchStrategy::Heuristic`] with `max_checks`.
+    ExactOrHeuristic { max_checks: usize },
+}
 
 /// Why anonymization could not run or found nothing. Names attributes and row positions, never values.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -331,6 +368,8 @@ pub struct Solution {
     class_sizes: Vec<usize>,
     n_nodes_checked: usize,
     metric: Metric,
+    // Whether the search proved the transformation optimal.
+    optimal: bool,
 }
 
 impl Solution {
@@ -393,6 +432,14 @@ impl Solution {
     pub fn result(&self) -> &NodeResult {
         &self.result
     }
+
+    /// Whether the search proved that no valid transformation has a lower loss: always for
+    /// [`SearchStrategy::Exact`] and Flash without practical monotonicity; for Flash with it only when the
+    /// models and the metric really are monotonic; for the heuristic only when it searched to the end
+    /// within its budget.
+    pub fn is_optimal(&self) -> bool {
+        self.optimal
+    }
 }
 
 impl fmt::Debug for Solution {
@@ -403,6 +450,7 @@ impl fmt::Debug for Solution {
             .field("result", &self.result)
             .field("n_rows", &self.suppressed.len())
             .field("n_nodes_checked", &self.n_nodes_checked)
+            .field("optimal", &self.optimal)
             .finish_non_exhaustive()
     }
 }
@@ -433,21 +481,56 @@ pub fn anonymize_with(
     sensitive: &[SensitiveAttribute],
     cfg: &AnonymizationConfig,
 ) -> Result<Solution, EngineError> {
+    anonymize_with_strategy(qis, sensitive, cfg, SearchStrategy::Exact)
+}
+
+/// As [`anonymize_with`], searching with `strategy` (see [`SearchStrategy`]).
+///
+/// # Errors
+/// As [`anonymize_with`]; [`EngineError::LatticeTooLarge`] only for [`SearchStrategy::Exact`] and
+/// [`SearchStrategy::Flash`]. The heuristic strategies return [`EngineError::NoSolution`] when they found no
+/// valid transformation within their budget, which happens only when the top transformation is invalid.
+pub fn anonymize_with_strategy(
+    qis: &[QuasiIdentifier],
+    sensitive: &[SensitiveAttribute],
+    cfg: &AnonymizationConfig,
+    strategy: SearchStrategy,
+) -> Result<Solution, EngineError> {
     let problem = Problem::new(qis, sensitive, cfg)?;
+    let lattice = Lattice::new(problem.top_levels(), MAX_TRANSFORMATIONS);
     let no_solution = EngineError::NoSolution { n_rows: problem.table.n_rows };
-    if problem.unsatisfiable {
-        return Err(no_solution);
-    }
-    let mut search = Search::new(&problem);
-    let top = problem.lattice.n_nodes() - 1;
-    if !search.passes_predicate(top) {
-        return Err(no_solution);
-    }
-    search.classify();
-    let best = search.optimize().ok_or(no_solution)?;
-    let levels = problem.lattice.levels(best);
-    let (result, row_released, classes, released) = problem.evaluate_rows(&levels);
-    Ok(problem.solution(qis, result, &row_released, &classes, &released, search.n_checked))
+    let (best, n_checked, optimal) = match (strategy, lattice) {
+        (SearchStrategy::Heuristic { max_checks }, _) | (SearchStrategy::ExactOrHeuristic { max_checks }, None) => {
+            if problem.unsatisfiable {
+                return Err(no_solution);
+            }
+            let outcome = search::heuristic(&problem, max_checks);
+            (outcome.best.ok_or(no_solution)?, outcome.n_checked, outcome.exhausted)
+        }
+        (SearchStrategy::Exact | SearchStrategy::Flash { .. }, None) => return Err(EngineError::LatticeTooLarge),
+        (SearchStrategy::Exact | SearchStrategy::ExactOrHeuristic { .. }, Some(lattice)) => {
+            if problem.unsatisfiable {
+                return Err(no_solution);
+            }
+            let mut search = Search::new(&problem, &lattice, problem.monotonic);
+            let top = lattice.n_nodes() - 1;
+            if !search.passes_predicate(top) {
+                return Err(no_solution);
+            }
+            search.classify();
+            let best = search.optimize().ok_or(no_solution)?;
+            (lattice.levels(best), search.n_checked, true)
+        }
+        (SearchStrategy::Flash { practical_monotonicity }, Some(lattice)) => {
+            if problem.unsatisfiable {
+                return Err(no_solution);
+            }
+            let outcome = search::flash(&problem, &lattice, practical_monotonicity);
+            (lattice.levels(outcome.best.ok_or(no_solution)?), outcome.n_checked, outcome.optimal)
+        }
+    };
+    let (result, row_released, classes, released) = problem.evaluate_rows(&best);
+    Ok(problem.solution(qis, result, &row_released, &classes, &released, n_checked, optimal))
 }
 
 /// Measures one transformation (`levels`: one level per quasi-identifier) under the k-anonymity config.

@@ -1,18 +1,25 @@
-//! The validated problem (table, lattice, prepared models and metric) and the exact lattice search.
+//! The validated problem (table, prepared models and metric) and the exact lattice search; ARX's Flash
+//! (`flash.rs`) and the budgeted heuristic (`heuristic.rs`) reuse both.
 
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::{
     AnonymizationConfig, Check, ClassList, EngineError, GeneralizedColumn, Groups, HierarchicalEmd, Lattice,
-    LevelStats, MAX_TRANSFORMATIONS, Measured, Metric, NodeResult, PrivacyModel, QuasiIdentifier,
-    SensitiveAttribute, Solution, Table, metrics, models,
+    LevelStats, Measured, Metric, NodeResult, PrivacyModel, QuasiIdentifier, SensitiveAttribute, Solution, Table,
+    metrics, models,
 };
+
+mod flash;
+mod heuristic;
+
+pub(super) use flash::flash;
+pub(super) use heuristic::heuristic;
 
 /// The validated inputs of one search.
 pub(super) struct Problem<'a> {
     pub(super) table: Table<'a>,
-    pub(super) lattice: Lattice,
+    top_levels: Vec<usize>,
     n_qis: usize,
     n_sensitive: usize,
     max_suppressed: usize,
@@ -20,7 +27,7 @@ pub(super) struct Problem<'a> {
     min_class_size: usize,
     checks: Vec<Check>,
     // Whether validity itself is monotonic in the lattice.
-    monotonic: bool,
+    pub(super) monotonic: bool,
     // No class can ever satisfy the models and not every row may be suppressed.
     pub(super) unsatisfiable: bool,
     metric: Metric,
@@ -141,7 +148,6 @@ impl<'a> Problem<'a> {
         }
 
         let top_levels: Vec<usize> = qis.iter().map(|qi| qi.hierarchy.top_level()).collect();
-        let lattice = Lattice::new(&top_levels, MAX_TRANSFORMATIONS).ok_or(EngineError::LatticeTooLarge)?;
         let hierarchies: Vec<_> = qis
             .iter()
             .map(|qi| &qi.hierarchy)
@@ -160,7 +166,7 @@ impl<'a> Problem<'a> {
             max_suppressed == 0 || cfg.models.iter().all(PrivacyModel::monotonic_with_suppression);
         Ok(Problem {
             table,
-            lattice,
+            top_levels,
             n_qis: qis.len(),
             n_sensitive: sensitive.len(),
             max_suppressed,
@@ -171,6 +177,11 @@ impl<'a> Problem<'a> {
             metric: cfg.metric,
             stats,
         })
+    }
+
+    /// The top level of each quasi-identifier.
+    pub(super) fn top_levels(&self) -> &[usize] {
+        &self.top_levels
     }
 
     /// Levels for every table column: the quasi-identifiers' then `sensitive_level` for each sensitive one.
@@ -337,6 +348,7 @@ impl<'a> Problem<'a> {
         classes: &ClassList,
         released: &[bool],
         n_nodes_checked: usize,
+        optimal: bool,
     ) -> Solution {
         let suppressed: Vec<bool> = row_released.iter().map(|&is| !is).collect();
         let generalized = qis
@@ -374,6 +386,7 @@ impl<'a> Problem<'a> {
             class_sizes,
             n_nodes_checked,
             metric: self.metric,
+            optimal,
         }
     }
 }
@@ -400,8 +413,12 @@ struct Evaluation {
 /// The state of one search.
 pub(super) struct Search<'p, 'a> {
     problem: &'p Problem<'a>,
-    // The monotonic predicate: full validity when the models are monotonic, else "the rows in too small
-    // classes fit in the limit". Failing it means invalid.
+    lattice: &'p Lattice,
+    // Whether the predicate is full validity (else "the rows in too small classes fit in the limit").
+    predicate_is_validity: bool,
+    // The predicate, monotonic (or, for Flash with practical monotonicity, assumed so): full validity when
+    // the models are monotonic, else "the rows in too small classes fit in the limit". Failing it means
+    // invalid.
     status: Vec<Status>,
     pub(super) n_checked: usize,
     cache: HashMap<usize, Rc<ClassList>>,
@@ -409,10 +426,19 @@ pub(super) struct Search<'p, 'a> {
 }
 
 impl<'p, 'a> Search<'p, 'a> {
-    pub(super) fn new(problem: &'p Problem<'a>) -> Search<'p, 'a> {
+    /// A search over `lattice`, which must be the lattice of `problem.top_levels()`. The predicate is full
+    /// validity when `predicate_is_validity`, which must only be asked when validity is monotonic (or
+    /// assumed so), else the monotonic part of validity.
+    pub(super) fn new(
+        problem: &'p Problem<'a>,
+        lattice: &'p Lattice,
+        predicate_is_validity: bool,
+    ) -> Search<'p, 'a> {
         Search {
             problem,
-            status: vec![Status::Unknown; problem.lattice.n_nodes()],
+            lattice,
+            predicate_is_validity,
+            status: vec![Status::Unknown; lattice.n_nodes()],
             n_checked: 0,
             cache: HashMap::new(),
             n_cached_entries: 0,
@@ -424,7 +450,7 @@ impl<'p, 'a> Search<'p, 'a> {
         if let Some(fine) = self.cache.get(&node) {
             return Rc::clone(fine);
         }
-        let lattice = &self.problem.lattice;
+        let lattice = self.lattice;
         let levels = lattice.levels(node);
         let source = (0..lattice.n_dimensions())
             .filter_map(|dimension| lattice.predecessor(node, dimension))
@@ -447,8 +473,8 @@ impl<'p, 'a> Search<'p, 'a> {
             Status::Failed => false,
             Status::Unknown => {
                 let fine = self.fine(node);
-                let levels = self.problem.lattice.levels(node);
-                let satisfied = if self.problem.monotonic {
+                let levels = self.lattice.levels(node);
+                let satisfied = if self.predicate_is_validity {
                     let (groups, released) = self.problem.classes(&fine, &levels);
                     let n_released: u64 = groups
                         .classes
@@ -471,7 +497,7 @@ impl<'p, 'a> Search<'p, 'a> {
     /// Records `status` for `node` and, by monotonicity, for all its successors (satisfied) or predecessors
     /// (failed) that are not known yet.
     fn mark(&mut self, node: usize, status: Status) {
-        let lattice = &self.problem.lattice;
+        let lattice = self.lattice;
         let mut stack = vec![node];
         self.status[node] = status;
         while let Some(current) = stack.pop() {
@@ -492,7 +518,7 @@ impl<'p, 'a> Search<'p, 'a> {
 
     /// Classifies every node by the monotonic predicate.
     pub(super) fn classify(&mut self) {
-        let lattice = &self.problem.lattice;
+        let lattice = self.lattice;
         let mut order: Vec<usize> = (0..lattice.n_nodes()).collect();
         order.sort_by_key(|&node| (lattice.height(node), node));
         for node in order {
@@ -517,7 +543,7 @@ impl<'p, 'a> Search<'p, 'a> {
     /// levels left (the first such one on ties), until a known node or the top. A known node above an
     /// unknown one is always satisfied, because a failed one would have marked everything below it.
     fn path_up(&self, node: usize) -> Vec<usize> {
-        let lattice = &self.problem.lattice;
+        let lattice = self.lattice;
         let mut path = vec![node];
         let mut current = node;
         loop {
@@ -543,7 +569,7 @@ impl<'p, 'a> Search<'p, 'a> {
     fn evaluate(&mut self, node: usize) -> Evaluation {
         let fine = self.fine(node);
         let problem = self.problem;
-        let levels = problem.lattice.levels(node);
+        let levels = self.lattice.levels(node);
         let (groups, released) = problem.classes(&fine, &levels);
         let n_released: u64 = groups
             .classes
@@ -570,7 +596,7 @@ impl<'p, 'a> Search<'p, 'a> {
 
     fn optimize_by_level_bound(&mut self) -> Option<usize> {
         let problem = self.problem;
-        let lattice = &problem.lattice;
+        let lattice = self.lattice;
         let mut candidates: Vec<(f64, usize, usize)> = (0..lattice.n_nodes())
             .filter(|&node| self.status[node] == Status::Satisfied)
             .map(|node| (problem.bound(&lattice.levels(node)), lattice.height(node), node))
@@ -606,7 +632,7 @@ impl<'p, 'a> Search<'p, 'a> {
     /// For metrics without a level bound: bottom-up, each node bounded by its evaluated predecessors' DM*.
     fn optimize_bottom_up(&mut self) -> Option<usize> {
         let problem = self.problem;
-        let lattice = &problem.lattice;
+        let lattice = self.lattice;
         let prunable = matches!(problem.metric, Metric::Discernibility { .. });
         let mut order: Vec<usize> = (0..lattice.n_nodes()).collect();
         order.sort_by_key(|&node| (lattice.height(node), node));
