@@ -500,14 +500,17 @@ pub fn anonymize_with_strategy(
     let lattice = Lattice::new(problem.top_levels(), MAX_TRANSFORMATIONS);
     let no_solution = EngineError::NoSolution { n_rows: problem.table.n_rows };
     let (best, n_checked, optimal) = match (strategy, lattice) {
-        (SearchStrategy::Heuristic { max_checks }, _) | (SearchStrategy::ExactOrHeuristic { max_checks }, None) => {
+        (SearchStrategy::Heuristic { max_checks }, _)
+        | (SearchStrategy::ExactOrHeuristic { max_checks }, None) => {
             if problem.unsatisfiable {
                 return Err(no_solution);
             }
             let outcome = search::heuristic(&problem, max_checks);
             (outcome.best.ok_or(no_solution)?, outcome.n_checked, outcome.exhausted)
         }
-        (SearchStrategy::Exact | SearchStrategy::Flash { .. }, None) => return Err(EngineError::LatticeTooLarge),
+        (SearchStrategy::Exact | SearchStrategy::Flash { .. }, None) => {
+            return Err(EngineError::LatticeTooLarge);
+        }
         (SearchStrategy::Exact | SearchStrategy::ExactOrHeuristic { .. }, Some(lattice)) => {
             if problem.unsatisfiable {
                 return Err(no_solution);
@@ -529,8 +532,7 @@ pub fn anonymize_with_strategy(
             (lattice.levels(outcome.best.ok_or(no_solution)?), outcome.n_checked, outcome.optimal)
         }
     };
-    let (result, row_released, classes, released) = problem.evaluate_rows(&best);
-    Ok(problem.solution(qis, result, &row_released, &classes, &released, n_checked, optimal))
+    Ok(problem.solution(qis, &best, n_checked, optimal))
 }
 
 /// Measures one transformation (`levels`: one level per quasi-identifier) under the k-anonymity config.
@@ -548,7 +550,8 @@ pub fn evaluate(
 /// Measures one transformation (`levels`: one level per quasi-identifier) under `cfg`.
 ///
 /// # Errors
-/// As [`anonymize_with`] for invalid inputs (never [`EngineError::NoSolution`]), plus
+/// As [`anonymize_with`] for invalid inputs (never [`EngineError::NoSolution`], nor
+/// [`EngineError::LatticeTooLarge`]: one transformation can be measured in a lattice of any size), plus
 /// [`EngineError::LevelCountMismatch`] and [`EngineError::LevelOutOfRange`].
 pub fn evaluate_with(
     qis: &[QuasiIdentifier],

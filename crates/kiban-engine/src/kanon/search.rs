@@ -6,8 +6,8 @@ use std::rc::Rc;
 
 use super::{
     AnonymizationConfig, Check, ClassList, EngineError, GeneralizedColumn, Groups, HierarchicalEmd, Lattice,
-    LevelStats, Measured, Metric, NodeResult, PrivacyModel, QuasiIdentifier, SensitiveAttribute, Solution, Table,
-    metrics, models,
+    LevelStats, Measured, Metric, NodeResult, PrivacyModel, QuasiIdentifier, SensitiveAttribute, Solution,
+    Table, metrics, models,
 };
 
 mod flash;
@@ -295,6 +295,14 @@ impl<'a> Problem<'a> {
         )
     }
 
+    /// Whether the level bound is the exact loss of every valid node, which the searches then use as the
+    /// loss, so that they agree to the bit.
+    fn bound_is_loss(&self) -> bool {
+        self.metric.has_level_bound()
+            && (matches!(self.metric, Metric::NonUniformEntropy { monotonic: true })
+                || (self.max_suppressed == 0 && self.metric.bound_exact_without_suppression()))
+    }
+
     /// The level bound of a node: its loss if no row were suppressed.
     fn bound(&self, levels: &[usize]) -> f64 {
         metrics::aggregate(self.metric, &self.stats.bound_per_qi(self.metric, levels))
@@ -340,16 +348,16 @@ impl<'a> Problem<'a> {
         (result, row_released, groups.classes, released)
     }
 
+    /// The solution for `levels`, which the search chose after grouping `n_nodes_checked` transformations;
+    /// `optimal` when it proved that no valid transformation has a lower loss.
     pub(super) fn solution(
         &self,
         qis: &[QuasiIdentifier],
-        result: NodeResult,
-        row_released: &[bool],
-        classes: &ClassList,
-        released: &[bool],
+        levels: &[usize],
         n_nodes_checked: usize,
         optimal: bool,
     ) -> Solution {
+        let (result, row_released, classes, released) = self.evaluate_rows(levels);
         let suppressed: Vec<bool> = row_released.iter().map(|&is| !is).collect();
         let generalized = qis
             .iter()
@@ -373,7 +381,7 @@ impl<'a> Problem<'a> {
         let mut class_sizes: Vec<usize> = classes
             .counts
             .iter()
-            .zip(released)
+            .zip(&released)
             .filter(|&(_, &is)| is)
             .map(|(&count, _)| count as usize)
             .collect();
@@ -602,8 +610,7 @@ impl<'p, 'a> Search<'p, 'a> {
             .map(|node| (problem.bound(&lattice.levels(node)), lattice.height(node), node))
             .collect();
         candidates.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-        let bound_is_loss = matches!(problem.metric, Metric::NonUniformEntropy { monotonic: true })
-            || (problem.max_suppressed == 0 && problem.metric.bound_exact_without_suppression());
+        let bound_is_loss = problem.bound_is_loss();
 
         let mut best: Option<(f64, usize, usize)> = None;
         for (bound, height, node) in candidates {
