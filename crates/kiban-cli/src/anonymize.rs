@@ -20,15 +20,18 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use kiban_columnar::{Column, ColumnData, Table};
 use kiban_engine::kanon::{
-    AnonymizationConfig, Metric, PrivacyModel, QuasiIdentifier, SUPPRESSED, SensitiveAttribute, Solution,
-    anonymize_with,
+    AnonymizationConfig, Metric, PrivacyModel, QuasiIdentifier, SUPPRESSED, SearchStrategy,
+    SensitiveAttribute, Solution, anonymize_with_strategy, evaluate_with,
 };
 use kiban_engine::risk::{RiskProfile, class_sizes};
-use kiban_release::table_report::{ColumnReport, ModelReport, TableReport, write_table_report};
+use kiban_release::table_report::{
+    ColumnReport, ModelReport, TableReport, UtilityReport, write_table_report,
+};
 use serde::Deserialize;
 
 use self::spec::{
-    HierarchySpec, describe_model, metric_name, parse_l_diversity, parse_metric, parse_t_closeness,
+    HierarchySpec, describe_model, metric_name, parse_l_diversity, parse_metric, parse_strategy,
+    parse_t_closeness, strategy_name,
 };
 
 /// The role of a column.
@@ -108,6 +111,11 @@ pub struct AnonymizeArgs {
     /// smaller than 5).
     #[arg(long)]
     pub risk_threshold: Option<f64>,
+    /// How to search the lattice: exact (default; a budgeted heuristic when the lattice is too large to
+    /// enumerate), flash (ARX's Flash), flash-practical (Flash assuming practical monotonicity, ARX's
+    /// shortcut), or heuristic:N (at most N transformations checked).
+    #[arg(long)]
+    pub search: Option<String>,
 }
 
 /// The TOML config of `kiban anonymize`. Paths are relative to the config file.
@@ -158,6 +166,7 @@ struct PrivacySection {
     suppression_limit: Option<f64>,
     metric: Option<String>,
     risk_threshold: Option<f64>,
+    search: Option<String>,
 }
 
 /// Everything `kiban anonymize` needs, flags and config merged.
@@ -174,6 +183,7 @@ struct Settings {
     metric: Metric,
     formats: Vec<OutputFormat>,
     risk_threshold: f64,
+    strategy: SearchStrategy,
 }
 
 fn settings(args: &AnonymizeArgs) -> Result<Settings> {
@@ -273,6 +283,9 @@ fn settings(args: &AnonymizeArgs) -> Result<Settings> {
         metric,
         formats,
         risk_threshold: args.risk_threshold.or(file.privacy.risk_threshold).unwrap_or(0.2),
+        strategy: parse_strategy(
+            args.search.as_deref().or(file.privacy.search.as_deref()).unwrap_or("exact"),
+        )?,
     })
 }
 
@@ -426,6 +439,8 @@ pub struct AnonymizeOutcome {
     pub files: Vec<PathBuf>,
     pub report: PathBuf,
     pub loss: f64,
+    /// Whether the transformation is proven optimal (false after a heuristic search).
+    pub optimal: bool,
 }
 
 /// Runs `kiban anonymize`.
@@ -482,9 +497,11 @@ pub fn anonymize(args: &AnonymizeArgs, progress: bool) -> Result<AnonymizeOutcom
         metric: settings.metric,
     };
     let search_started = Instant::now();
-    let solution = anonymize_with(&qis, &sensitive, &config).context("searching for a transformation")?;
+    let solution = anonymize_with_strategy(&qis, &sensitive, &config, settings.strategy)
+        .context("searching for a transformation")?;
     let search_seconds = search_started.elapsed().as_secs_f64();
     let risk_after = RiskProfile::of_sample(solution.class_sizes(), settings.risk_threshold);
+    let utility = utility(&qis, &sensitive, &config, solution.levels())?;
 
     fs::create_dir_all(&settings.out).with_context(|| format!("creating {}", settings.out.display()))?;
     let stem = settings.input.file_stem().and_then(|stem| stem.to_str()).unwrap_or("table");
@@ -533,6 +550,9 @@ pub fn anonymize(args: &AnonymizeArgs, progress: bool) -> Result<AnonymizeOutcom
         n_suppressed: solution.n_suppressed(),
         class_sizes: solution.class_sizes().to_vec(),
         n_transformations_checked: solution.n_nodes_checked(),
+        search: strategy_name(settings.strategy),
+        optimal: solution.is_optimal(),
+        utility,
         risk_before,
         risk_after,
         read_seconds,
@@ -548,7 +568,40 @@ pub fn anonymize(args: &AnonymizeArgs, progress: bool) -> Result<AnonymizeOutcom
         files,
         report: report_path,
         loss: solution.loss(),
+        optimal: solution.is_optimal(),
     })
+}
+
+/// Every metric's value for the transformation chosen, overall and per quasi-identifier where the metric
+/// decomposes, whichever metric the search minimized.
+fn utility(
+    qis: &[QuasiIdentifier],
+    sensitive: &[SensitiveAttribute],
+    config: &AnonymizationConfig,
+    levels: &[usize],
+) -> Result<Vec<UtilityReport>> {
+    let metrics = [
+        Metric::Loss,
+        Metric::NonUniformEntropy { monotonic: false },
+        Metric::Discernibility { monotonic: false },
+        Metric::AverageClassSize,
+        Metric::Precision,
+    ];
+    let mut reports = Vec::with_capacity(metrics.len());
+    for metric in metrics {
+        let cfg = AnonymizationConfig { metric, ..config.clone() };
+        let result = evaluate_with(qis, sensitive, levels, &cfg).context("measuring the transformation")?;
+        reports.push(UtilityReport {
+            metric: metric_name(metric).to_owned(),
+            value: result.loss,
+            per_column: qis
+                .iter()
+                .map(|qi| qi.name().to_owned())
+                .zip(result.loss_per_qi.iter().copied())
+                .collect(),
+        });
+    }
+    Ok(reports)
 }
 
 /// Turns an input cell into its output cell under the chosen transformation.
@@ -631,7 +684,8 @@ fn write_parquet(input: &InputTable, generalize: &Generalizer<'_>, path: &Path) 
 /// Prints what `kiban anonymize` did.
 pub(crate) fn print_outcome(outcome: &AnonymizeOutcome) {
     let levels: Vec<String> = outcome.levels.iter().map(|(name, level)| format!("{name}={level}")).collect();
-    println!("transformation: {}", levels.join(", "));
+    let optimal = if outcome.optimal { "optimal" } else { "heuristic, not proven optimal" };
+    println!("transformation: {} ({optimal})", levels.join(", "));
     println!(
         "{} rows: {} suppressed, {} equivalence classes released, information loss {:.6}",
         outcome.n_rows, outcome.n_suppressed, outcome.n_classes, outcome.loss

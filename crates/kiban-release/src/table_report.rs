@@ -31,6 +31,15 @@ pub struct ModelReport {
     pub text: String,
 }
 
+/// One utility metric's value for the transformation chosen.
+#[derive(Debug, Clone, Serialize)]
+pub struct UtilityReport {
+    pub metric: String,
+    pub value: f64,
+    /// Per quasi-identifier, when the metric decomposes; empty otherwise.
+    pub per_column: Vec<(String, f64)>,
+}
+
 /// Everything the anonymization report shows.
 #[derive(Debug, Clone)]
 pub struct TableReport {
@@ -47,6 +56,11 @@ pub struct TableReport {
     /// Sizes of the released equivalence classes.
     pub class_sizes: Vec<usize>,
     pub n_transformations_checked: usize,
+    /// The search strategy, and whether its answer is proven optimal.
+    pub search: String,
+    pub optimal: bool,
+    /// Every metric, measured on the transformation chosen.
+    pub utility: Vec<UtilityReport>,
     pub risk_before: RiskProfile,
     pub risk_after: RiskProfile,
     pub read_seconds: f64,
@@ -127,6 +141,9 @@ struct JsonReport<'a> {
     smallest_class: Option<usize>,
     average_class_size: f64,
     n_transformations_checked: usize,
+    search: &'a str,
+    optimal: bool,
+    utility: &'a [UtilityReport],
     risk_before: JsonRisk,
     risk_after: JsonRisk,
     read_seconds: f64,
@@ -158,6 +175,9 @@ pub fn write_table_report(report: &TableReport, dir: &Path) -> Result<PathBuf, R
             released as f64 / report.class_sizes.len() as f64
         },
         n_transformations_checked: report.n_transformations_checked,
+        search: &report.search,
+        optimal: report.optimal,
+        utility: &report.utility,
         risk_before: (&report.risk_before).into(),
         risk_after: (&report.risk_after).into(),
         read_seconds: report.read_seconds,
@@ -205,6 +225,14 @@ never a cell value.</p>",
         ("smallest class", json.smallest_class.map_or_else(|| "-".to_owned(), |size| size.to_string())),
         ("average class size", format!("{:.2}", json.average_class_size)),
         ("transformations checked", report.n_transformations_checked.to_string()),
+        (
+            "search",
+            format!(
+                "{} — {}",
+                report.search,
+                if report.optimal { "optimal" } else { "heuristic: not proven optimal" }
+            ),
+        ),
         ("time", format!("read {:.3} s, search {:.3} s", report.read_seconds, report.search_seconds)),
     ];
     for (key, value) in rows {
@@ -234,6 +262,25 @@ never a cell value.</p>",
     html.push_str(&bar_chart("Information loss per quasi-identifier (ARX Loss, 0-1)", &loss_bars, |v| {
         format!("{v:.3}")
     }));
+
+    html.push_str("<h2>Utility</h2><p>Every metric measured on the transformation chosen (lower is better).</p><table><tr><th>metric</th><th>overall</th>");
+    for column in report.columns.iter().filter(|column| column.level.is_some()) {
+        let _ = write!(html, "<th>{}</th>", escape(&column.name));
+    }
+    html.push_str("</tr>");
+    for metric in &report.utility {
+        let _ = write!(html, "<tr><th>{}</th><td>{}</td>", escape(&metric.metric), metric.value);
+        for column in report.columns.iter().filter(|column| column.level.is_some()) {
+            let value = metric.per_column.iter().find(|(name, _)| *name == column.name);
+            let _ = write!(
+                html,
+                "<td>{}</td>",
+                value.map_or_else(|| "-".to_owned(), |(_, value)| format!("{value:.4}"))
+            );
+        }
+        html.push_str("</tr>");
+    }
+    html.push_str("</table>");
 
     html.push_str("<h2>Re-identification risk</h2><table><tr><th></th><th>before</th><th>after</th></tr>");
     let (before, after) = (&report.risk_before, &report.risk_after);

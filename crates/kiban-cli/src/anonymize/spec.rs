@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use kiban_engine::hierarchy::{Hierarchy, IntervalSpec};
-use kiban_engine::kanon::{Metric, PrivacyModel};
+use kiban_engine::kanon::{Metric, PrivacyModel, SearchStrategy};
 
 /// How a quasi-identifier (or a sensitive attribute for hierarchical t-closeness) is generalized.
 #[derive(Debug, Clone, PartialEq)]
@@ -201,6 +201,37 @@ pub(crate) fn metric_name(metric: Metric) -> &'static str {
     }
 }
 
+/// The budget of the heuristic the exact search falls back to when the lattice is too large to enumerate.
+pub(crate) const FALLBACK_CHECKS: usize = 100_000;
+
+/// Parses a search strategy: `exact`, `flash`, `flash-practical` or `heuristic:N`.
+pub(crate) fn parse_strategy(text: &str) -> Result<SearchStrategy> {
+    Ok(match text {
+        "exact" => SearchStrategy::ExactOrHeuristic { max_checks: FALLBACK_CHECKS },
+        "flash" => SearchStrategy::Flash { practical_monotonicity: false },
+        "flash-practical" => SearchStrategy::Flash { practical_monotonicity: true },
+        _ => match text.strip_prefix("heuristic:").map(str::parse::<usize>) {
+            Some(Ok(max_checks)) if max_checks > 0 => SearchStrategy::Heuristic { max_checks },
+            _ => bail!("search `{text}`: expected exact, flash, flash-practical or heuristic:N (N > 0)"),
+        },
+    })
+}
+
+/// The strategy as the report names it.
+pub(crate) fn strategy_name(strategy: SearchStrategy) -> String {
+    match strategy {
+        SearchStrategy::Exact => "exact".to_owned(),
+        SearchStrategy::ExactOrHeuristic { max_checks } => {
+            format!("exact (heuristic with {max_checks} checks if the lattice is too large)")
+        }
+        SearchStrategy::Flash { practical_monotonicity: false } => "flash".to_owned(),
+        SearchStrategy::Flash { practical_monotonicity: true } => {
+            "flash, assuming practical monotonicity".to_owned()
+        }
+        SearchStrategy::Heuristic { max_checks } => format!("heuristic, at most {max_checks} checks"),
+    }
+}
+
 /// A privacy model as a person reads it.
 pub(crate) fn describe_model(model: &PrivacyModel) -> String {
     match model {
@@ -273,5 +304,11 @@ mod tests {
             assert_eq!(metric_name(parse_metric(name).unwrap()), name);
         }
         assert!(parse_metric("utility").is_err());
+        assert_eq!(
+            parse_strategy("flash-practical").unwrap(),
+            SearchStrategy::Flash { practical_monotonicity: true }
+        );
+        assert_eq!(parse_strategy("heuristic:500").unwrap(), SearchStrategy::Heuristic { max_checks: 500 });
+        assert!(parse_strategy("heuristic:0").is_err() && parse_strategy("greedy").is_err());
     }
 }
