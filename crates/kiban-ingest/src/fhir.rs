@@ -22,8 +22,9 @@
 //!   else `doseQuantity`; days from `dispenseRequest.expectedSupplyDuration`; date `authoredOn`.
 //! - Observation (category laboratory only): JLAC10 code, else the first code; valueQuantity → numeric,
 //!   valueString / valueCodeableConcept → text.
-//! - JP eCS profile rules are checked as warnings: an eCS MedicationRequest needs a YJ, general-name or
-//!   NOCODED code, an eCS lab Observation a local code.
+//! - Profile and terminology rules (`validate`: JP eCS required codes, general-name codes against the
+//!   general-name master) run on every resource before it is mapped; a violation is a warning, or
+//!   quarantines the resource when mapping it would store a code known to be wrong.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -34,6 +35,8 @@ use kiban_model::{
     LocalPatientId, PatientRecord, PersonName, Prescription, Procedure, ProviderCode, Sex,
 };
 use serde_json::Value;
+
+mod validate;
 
 use crate::{
     BATCH_SIZE, Fingerprint, IngestError, IngestOutput, InputFile, Progress, Quarantined, dates, is_kana,
@@ -75,6 +78,17 @@ pub fn read_fhir(
         progress(Progress { done, total });
     }
     Ok(reader.finish(total, fingerprint.finish()))
+}
+
+/// Reads one FHIR document already in memory, as [`read_fhir`] would read a file named `name`: NDJSON (one
+/// resource per line) when `name` ends with `.ndjson`, else one JSON resource or Bundle. Pure: no
+/// file-system access. References are resolved within this document only.
+pub fn read_fhir_document(name: &str, bytes: &[u8], provider: &ProviderCode) -> IngestOutput {
+    let mut fingerprint = Fingerprint::default();
+    fingerprint.add(name, bytes);
+    let mut reader = Reader::new(provider);
+    reader.read_file(name, bytes);
+    reader.finish(1, fingerprint.finish())
 }
 
 /// Where a resource came from: a file, and a line (NDJSON) or Bundle entry.
@@ -218,6 +232,19 @@ impl<'a> Reader<'a> {
             self.quarantined.push(source.quarantine("not a FHIR resource: no resourceType"));
             return;
         };
+        let mut quarantined = false;
+        for problem in validate::check(resource_type, resource) {
+            match problem.severity {
+                validate::Severity::Warning => self.warnings.push(source.warning(&problem.describe())),
+                validate::Severity::Quarantine => {
+                    self.quarantined.push(source.quarantine(&problem.describe()));
+                    quarantined = true;
+                }
+            }
+        }
+        if quarantined {
+            return;
+        }
         let result = match resource_type {
             "Bundle" => {
                 for (entry_idx, entry) in array(resource, "entry").iter().enumerate() {
@@ -239,19 +266,6 @@ impl<'a> Reader<'a> {
             "Encounter" => self.read_clinical(source, resource, "Encounter", "subject", encounter),
             "Condition" => self.read_clinical(source, resource, "Condition", "subject", condition),
             "MedicationRequest" => {
-                if has_profile(resource, "JP_MedicationRequest_eCS") {
-                    let concept = resource.get("medicationCodeableConcept").unwrap_or(&Value::Null);
-                    let standard = codings(concept).any(|(system, _, _)| {
-                        ["YJ-code", "MedicationGeneralOrderCode", "MedicationCodeNocoded"]
-                            .iter()
-                            .any(|name| system.contains(name))
-                    });
-                    if !standard {
-                        self.warnings.push(source.warning(
-                            "MedicationRequest: the JP eCS profile needs a YJ, general-name (一般処方名) or NOCODED medication code, found none",
-                        ));
-                    }
-                }
                 self.read_clinical(source, resource, "MedicationRequest", "subject", medication_request)
             }
             "Observation" => {
@@ -261,14 +275,6 @@ impl<'a> Reader<'a> {
                 if !laboratory {
                     *self.unmapped.entry("Observation (not laboratory)".to_owned()).or_default() += 1;
                     return;
-                }
-                if has_profile(resource, "JP_Observation_LabResult_eCS") {
-                    let concept = resource.get("code").unwrap_or(&Value::Null);
-                    if !codings(concept).any(|(system, _, _)| system.contains("LocalCode")) {
-                        self.warnings.push(source.warning(
-                            "Observation: the JP eCS lab result profile needs a local code in code.coding, found none",
-                        ));
-                    }
                 }
                 self.read_clinical(source, resource, "Observation", "subject", observation)
             }

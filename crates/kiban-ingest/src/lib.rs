@@ -1,7 +1,8 @@
 //! Intake: reads a provider's SS-MIX2 standardized storage, FHIR R4 JP Core resources or CSV export into
 //! the canonical record model, one [`PatientRecord`] per provider-local patient.
 //!
-//! Main entry points: [`read_ssmix2`], [`read_fhir`], [`read_csv`], all returning an [`IngestOutput`].
+//! Main entry points: [`read_ssmix2`], [`read_fhir`], [`read_csv`] (and [`read_csv_with_mapping`] for a
+//! provider's own CSV layout, see [`CsvMapping`]), all returning an [`IngestOutput`].
 //!
 //! Design decisions:
 //! - A bad file, resource or row never fails the batch: it is quarantined with a reason that names the
@@ -26,9 +27,9 @@ pub mod dates;
 mod fhir;
 mod ssmix2;
 
-pub use csv_files::read_csv;
-pub use fhir::read_fhir;
-pub use ssmix2::read_ssmix2;
+pub use csv_files::{CsvMapping, read_csv, read_csv_with_mapping};
+pub use fhir::{read_fhir, read_fhir_document};
+pub use ssmix2::{read_ssmix2, read_ssmix2_message};
 
 /// How far a reader has got, in files.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -81,7 +82,15 @@ pub enum IngestError {
     #[error("input {path} is not a directory")]
     NotADirectory { path: PathBuf },
     #[error("input {path} has no {file}: the CSV export needs it (see docs/formats/csv-intake.md)")]
-    MissingFile { path: PathBuf, file: &'static str },
+    MissingFile { path: PathBuf, file: String },
+    #[error("CSV mapping file {path} cannot be read: {source}")]
+    MappingUnreadable { path: PathBuf, source: std::io::Error },
+    #[error("CSV mapping file {path}: {reason}")]
+    Mapping { path: PathBuf, reason: String },
+    #[error(
+        "{file}: column {column} (mapped to {canonical}) is not in the header row: fix the mapping file or the export"
+    )]
+    MappedColumnMissing { file: String, column: String, canonical: String },
 }
 
 /// One input file: its path relative to the root (with `/` separators) and its absolute path.

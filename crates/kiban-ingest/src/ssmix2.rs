@@ -70,6 +70,21 @@ pub fn read_ssmix2(
     Ok(assembly.finish(total, fingerprint.finish()))
 }
 
+/// Reads one SS-MIX2 message already in memory, as [`read_ssmix2`] would read the file at `relative` (a
+/// storage path, e.g. `000/000/0000001/-/ADT-00/0000001_-_ADT-00_…_1`, which decides the datatype and the
+/// patient). Pure: no file-system access. Meant for callers that hold the bytes already (a queue, a
+/// fuzzer); the output has at most one record and `n_files` 1.
+pub fn read_ssmix2_message(relative: &str, bytes: &[u8], provider: &ProviderCode) -> IngestOutput {
+    let mut fingerprint = Fingerprint::default();
+    fingerprint.add(relative, bytes);
+    let mut assembly = Assembly::default();
+    assembly.add(match read_message(relative, bytes, provider) {
+        Ok(outcome) => outcome,
+        Err(reason) => Outcome::Quarantined(quarantine(relative, reason)),
+    });
+    assembly.finish(1, fingerprint.finish())
+}
+
 /// What one file gave.
 enum Outcome {
     Read(Box<FileRecord>),

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use kiban_ingest::read_fhir;
+use kiban_ingest::{read_fhir, read_fhir_document};
 use kiban_model::{DrugCodeSystem, EncounterClass, LabValue, NaiveDate, PersonName, Sex};
 
 use crate::{provider, shared_data};
@@ -172,4 +172,89 @@ fn a_single_file_can_be_read() {
     std::fs::write(&path, NDJSON[0].1).unwrap();
     let output = read_fhir(&path, &provider(), &mut |_| {}).unwrap();
     assert_eq!((output.n_files, output.records.len(), output.quarantined.len()), (1, 2, 1));
+}
+
+/// Each `*ErrorExample*` file of the JP clinical-core examples, with the one problem it illustrates:
+/// `(file, "warning" | "quarantine", element path, rule id)`. Found by reading each file and its note.
+const ERROR_EXAMPLES: &[(&str, &str, &str, &str)] = &[
+    // HOT and a local code only: eCS wants YJ, a general-name code or NOCODED.
+    (
+        "MedicationRequest-ErrorExample-JP-MedReq-ExtEye-Total1.json",
+        "warning",
+        "MedicationRequest.medicationCodeableConcept.coding",
+        "ecs-medication-standard-code",
+    ),
+    // General-name code 2124030F2ZZZ for クアゼパム錠２０ｍｇ, whose code is 1124030F2ZZZ.
+    (
+        "MedicationRequest-ErrorExample-JP-MedReq-PO-SID-28days.json",
+        "quarantine",
+        "MedicationRequest.medicationCodeableConcept.coding",
+        "general-name-code-master",
+    ),
+    // eGFR with a JLAC10 code but no local code.
+    (
+        "Observation-ErrorExample-ObsLabo-eGFR.json",
+        "warning",
+        "Observation.code.coding",
+        "ecs-lab-local-code",
+    ),
+];
+
+#[test]
+fn each_error_example_yields_its_problem_and_valid_examples_none() {
+    let Some(dir) = shared_data("fhir-jp/clinical-core-examples") else { return };
+    let output = read_fhir(&dir, &provider(), &mut |_| {}).unwrap();
+    // Every validation problem as (file, kind, text); validation problems are the ones naming a rule.
+    let mut problems: Vec<(String, &str, String)> = Vec::new();
+    for warning in &output.warnings {
+        if let Some((file, text)) = warning.split_once(": ") {
+            problems.push((file.to_owned(), "warning", text.to_owned()));
+        }
+    }
+    for quarantined in &output.quarantined {
+        problems.push((quarantined.path.display().to_string(), "quarantine", quarantined.reason.clone()));
+    }
+    problems.retain(|(_, _, text)| text.contains("(rule "));
+
+    let mut error_files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("ErrorExample"))
+        .collect();
+    error_files.sort();
+    let listed: Vec<&str> = ERROR_EXAMPLES.iter().map(|(file, ..)| *file).collect();
+    assert_eq!(error_files, listed, "every ErrorExample file has its expected problem here");
+
+    for (file, kind, element, rule) in ERROR_EXAMPLES {
+        let found: Vec<_> = problems.iter().filter(|(f, _, _)| f == file).collect();
+        assert_eq!(found.len(), 1, "{file}: {problems:#?}");
+        let (_, found_kind, text) = found[0];
+        assert_eq!(found_kind, kind, "{file}");
+        assert!(text.starts_with(&format!("{element}: ")), "{file}: {text}");
+        assert!(text.ends_with(&format!("(rule {rule})")), "{file}: {text}");
+    }
+    let others: Vec<_> = problems.iter().filter(|(file, _, _)| !file.contains("ErrorExample")).collect();
+    assert!(others.is_empty(), "valid examples break no rule: {others:#?}");
+
+    // The miscoded drug is set aside, not mapped under a wrong code; the valid twin is mapped.
+    let codes: Vec<&str> = output.records[0].prescriptions.iter().map(|p| p.drug_code.as_str()).collect();
+    assert!(!codes.contains(&"2124030F2ZZZ"), "{codes:?}");
+    assert!(codes.contains(&"1124030F2ZZZ"), "{codes:?}");
+    // No problem text carries a code or a name.
+    for (_, _, text) in &problems {
+        assert!(!text.contains("2124030") && !text.contains("クアゼパム"), "{text}");
+    }
+}
+
+#[test]
+fn one_document_in_memory_reads_as_its_file_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Patient.ndjson");
+    std::fs::write(&path, NDJSON[0].1).unwrap();
+    let from_disk = read_fhir(&path, &provider(), &mut |_| {}).unwrap();
+    let from_memory = read_fhir_document("Patient.ndjson", NDJSON[0].1.as_bytes(), &provider());
+    assert_eq!(from_memory, from_disk);
+    // Named .json, the same bytes are one (invalid) JSON document.
+    let as_json = read_fhir_document("Patient.json", NDJSON[0].1.as_bytes(), &provider());
+    assert_eq!((as_json.records.len(), as_json.quarantined.len()), (0, 1));
 }

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use kiban_ingest::{Progress, read_ssmix2};
+use kiban_ingest::{Progress, read_ssmix2, read_ssmix2_message};
 use kiban_model::{DrugCodeSystem, EncounterClass, LabValue, NaiveDate, PersonName, Sex};
 
 use crate::{provider, shared_data};
@@ -210,4 +210,29 @@ fn fingerprint_is_stable_and_changes_with_a_byte() {
     bytes[last] = b'M';
     std::fs::write(&path, bytes).unwrap();
     assert_ne!(read(), first);
+}
+
+#[test]
+fn one_message_in_memory_reads_as_its_file_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("{MSH}ADT^A08^ADT_A01|1|P|2.5\nPID|1||1234567||ヤマダ^ハナコ||19800102|F");
+    let path = write_message(dir.path(), "1234567", "-", "ADT-00", "1", &text);
+    let bytes = std::fs::read(&path).unwrap();
+    let relative = path.strip_prefix(dir.path()).unwrap().to_str().unwrap().replace('\\', "/");
+    let from_memory = read_ssmix2_message(&relative, &bytes, &provider());
+    let from_disk = read_ssmix2(dir.path(), &provider(), &mut |_| {}).unwrap();
+    assert_eq!(from_memory, from_disk);
+    assert_eq!(from_memory.records[0].person.name_kana, Some(PersonName::new("ヤマダ", "ハナコ")));
+
+    // The path still decides the datatype: the same bytes under OMP-01 do not fit.
+    let misplaced = read_ssmix2_message(
+        "123/456/1234567/20240101/OMP-01/1234567_20240101_OMP-01_1_20240101120000000_01_1",
+        &bytes,
+        &provider(),
+    );
+    assert!(misplaced.records.is_empty());
+    assert_eq!(
+        misplaced.quarantined[0].reason,
+        "MSH-9 message type ADT^A08 does not fit the datatype folder OMP-01"
+    );
 }
