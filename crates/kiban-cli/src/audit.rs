@@ -27,16 +27,19 @@ pub(crate) fn print_ledger(ctx: &Ctx) -> Result<()> {
 }
 
 pub(crate) fn print_receipts(ctx: &Ctx) -> Result<()> {
-    println!("batch\treceived_on\tprovider\tname\tpublished_on\tpersons\tretain_until\titems");
+    println!(
+        "batch\treceived_on\tprovider\tname\tpublished_on\tpersons\texcluded_by_optout\tretain_until\titems"
+    );
     for receipt in ctx.store.receipts()? {
         println!(
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
             receipt.batch,
             receipt.received_on,
             receipt.provider,
             receipt.provider_name,
             receipt.published_on,
             receipt.n_persons,
+            receipt.n_persons_excluded,
             receipt.retain_until,
             receipt.items.join(",")
         );

@@ -110,6 +110,7 @@ pub fn demo(ctx: &Ctx, args: &DemoArgs) -> Result<DemoOutcome> {
                 provider: provider.code.as_str().to_owned(),
                 format,
                 path: cohort_dir.join(&provider.dir),
+                mapping: None,
             },
         )
         .with_context(|| format!("ingesting provider {}", provider.code))?;

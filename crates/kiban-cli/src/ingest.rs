@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result};
 use clap::{Args, ValueEnum};
 use kiban_audit::Outcome;
-use kiban_ingest::{IngestOutput, Progress};
+use kiban_ingest::{CsvMapping, IngestOutput, Progress};
 use kiban_model::{NaiveDate, PatientRecord, ProviderCode};
 use kiban_store::{BatchCompletion, BatchId, BatchStatus, NewBatch, ProviderRegistration};
 
+use crate::optout::OptoutMatcher;
 use crate::{Ctx, progress};
 
 #[derive(Args, Debug, Clone)]
@@ -95,6 +96,10 @@ pub struct IngestArgs {
     pub format: IngestFormat,
     /// The extract: an SS-MIX2 storage root, a FHIR file or folder, or a CSV folder.
     pub path: PathBuf,
+    /// With --format csv: a TOML file mapping the provider's file and column names, codes and date format
+    /// onto the canonical layout (docs/formats/csv-intake.md).
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
 }
 
 /// What one ingest did.
@@ -106,6 +111,8 @@ pub struct IngestOutcome {
     pub already_received: bool,
     pub n_files: usize,
     pub n_persons: usize,
+    /// Persons in the extract left out because they opted out (none of their records was stored).
+    pub n_persons_excluded: usize,
     pub n_records_by_kind: BTreeMap<String, u64>,
     pub n_quarantined: usize,
     pub unmapped: BTreeMap<String, usize>,
@@ -113,8 +120,8 @@ pub struct IngestOutcome {
 }
 
 /// Receives one provider extract: checks the provider (Rule 36), reads and maps the files, quarantines
-/// what cannot be read, stores the records in the vault, and writes the record of receipt (Rule 37) with
-/// its audit entry. Receiving the same extract again stores nothing twice; a run interrupted before the
+/// what cannot be read, leaves out every person who opted out (提供停止の求め), stores the rest in the
+/// vault, and writes the record of receipt (Rule 37, with the number left out) with its audit entry. Receiving the same extract again stores nothing twice; a run interrupted before the
 /// receipt is resumed by running it again.
 ///
 /// # Errors
@@ -128,21 +135,37 @@ pub fn ingest(ctx: &Ctx, args: &IngestArgs) -> Result<IngestOutcome> {
         ctx.audit_failure("ingest.batch", &object, Outcome::Denied, &error);
         return Err(error);
     }
+    let mapping = match &args.mapping {
+        Some(path) => {
+            anyhow::ensure!(args.format == IngestFormat::Csv, "--mapping applies to --format csv only");
+            Some(CsvMapping::read(path)?)
+        }
+        None => None,
+    };
     let bar = progress::bar(ctx.progress, "ingest");
     let mut on_progress = |p: Progress| progress::update(&bar, p.done, p.total);
-    let output = match args.format {
-        IngestFormat::Ssmix2 => kiban_ingest::read_ssmix2(&args.path, &provider, &mut on_progress),
-        IngestFormat::Fhir => kiban_ingest::read_fhir(&args.path, &provider, &mut on_progress),
-        IngestFormat::Csv => kiban_ingest::read_csv(&args.path, &provider, &mut on_progress),
+    let mut output = match (args.format, &mapping) {
+        (IngestFormat::Ssmix2, _) => kiban_ingest::read_ssmix2(&args.path, &provider, &mut on_progress),
+        (IngestFormat::Fhir, _) => kiban_ingest::read_fhir(&args.path, &provider, &mut on_progress),
+        (IngestFormat::Csv, None) => kiban_ingest::read_csv(&args.path, &provider, &mut on_progress),
+        (IngestFormat::Csv, Some(mapping)) => {
+            kiban_ingest::read_csv_with_mapping(&args.path, &provider, mapping, &mut on_progress)
+        }
     }
     .with_context(|| format!("reading {} extract {}", args.format.name(), args.path.display()))?;
     bar.finish_and_clear();
+
+    // Opt-out (提供停止の求め): persons who asked are never stored; only their number is recorded.
+    let matcher = OptoutMatcher::load(ctx)?;
+    let n_before = output.records.len();
+    output.records.retain(|record| !matcher.matches(&record.person));
+    let n_excluded = n_before - output.records.len();
 
     let counts = count_records(&output.records);
     if let Some(existing) = ctx.store.find_batch(&provider, &output.fingerprint)?
         && existing.status == BatchStatus::Complete
     {
-        return Ok(outcome(existing.id, provider, true, &output, counts));
+        return Ok(outcome(existing.id, provider, true, &output, n_excluded, counts));
     }
     let batch = ctx.store.begin_batch(&NewBatch {
         provider: provider.clone(),
@@ -156,6 +179,7 @@ pub fn ingest(ctx: &Ctx, args: &IngestArgs) -> Result<IngestOutcome> {
         .with_context(|| format!("storing batch {batch}"))?;
     let completion = BatchCompletion {
         n_persons: output.records.len() as u64,
+        n_persons_excluded: n_excluded as u64,
         n_records_by_kind: counts.clone(),
         items: received_items(&output.records),
         quarantined: output
@@ -166,15 +190,17 @@ pub fn ingest(ctx: &Ctx, args: &IngestArgs) -> Result<IngestOutcome> {
         completed_at: ctx.now(),
     };
     let detail = format!(
-        "{} files, {} persons, {} quarantined, format {}",
+        "{} files, {} persons, {} excluded by opt-out, {} quarantined, format {}{}",
         output.n_files,
         output.records.len(),
+        n_excluded,
         output.quarantined.len(),
-        args.format.name()
+        args.format.name(),
+        if mapping.is_some() { " with a column mapping" } else { "" }
     );
     let audit = ctx.event("ingest.batch", &format!("batch:{batch}"), Outcome::Success, detail);
     ctx.store.complete_batch(batch, &completion, audit)?;
-    Ok(outcome(batch, provider, false, &output, counts))
+    Ok(outcome(batch, provider, false, &output, n_excluded, counts))
 }
 
 fn check_provider(ctx: &Ctx, provider: &ProviderCode) -> Result<()> {
@@ -193,6 +219,7 @@ fn outcome(
     provider: ProviderCode,
     already_received: bool,
     output: &IngestOutput,
+    n_persons_excluded: usize,
     n_records_by_kind: BTreeMap<String, u64>,
 ) -> IngestOutcome {
     IngestOutcome {
@@ -201,6 +228,7 @@ fn outcome(
         already_received,
         n_files: output.n_files,
         n_persons: output.records.len(),
+        n_persons_excluded,
         n_records_by_kind,
         n_quarantined: output.quarantined.len(),
         unmapped: output.unmapped.clone(),
@@ -258,6 +286,9 @@ pub(crate) fn print_outcome(outcome: &IngestOutcome) {
         outcome.n_persons,
         records.join(", ")
     );
+    if outcome.n_persons_excluded > 0 {
+        println!("  {} persons excluded by opt-out (not stored)", outcome.n_persons_excluded);
+    }
     if outcome.n_quarantined > 0 {
         println!(
             "  {} inputs quarantined (see `kiban receipts` and the batch's quarantine list)",

@@ -17,6 +17,8 @@ mod demo;
 mod ingest;
 mod keys;
 mod link;
+mod linkage_material;
+mod optout;
 mod progress;
 mod release;
 mod synth;
@@ -26,6 +28,11 @@ pub use ctx::Ctx;
 pub use demo::{DemoArgs, DemoOutcome, demo};
 pub use ingest::{IngestArgs, IngestFormat, IngestOutcome, ProviderArgs, ingest, register_provider};
 pub use link::{LinkArgs, LinkOutcome, link};
+pub use linkage_material::{
+    LinkageExportArgs, LinkageExportOutcome, LinkageImportArgs, export_linkage_material,
+    import_linkage_material,
+};
+pub use optout::{OptoutArgs, OptoutOutcome, Requester, add_optout};
 pub use release::{ReleaseArgs, ReleaseOutcome, release};
 pub use synth::{SynthArgs, synth};
 
@@ -64,6 +71,12 @@ pub enum Command {
     Link(LinkArgs),
     /// Produce an anonymized release for a recipient.
     Release(ReleaseArgs),
+    /// Record or list opt-out requests (提供停止の求め, Rules 27, 31, 32).
+    #[command(subcommand)]
+    Optout(OptoutCommand),
+    /// Public-database linkage material (Rule 28): export one-way hashes, import provision IDs (提供用ID).
+    #[command(subcommand)]
+    LinkageMaterial(LinkageMaterialCommand),
     /// Show the provision ledger (Rule 12).
     Ledger,
     /// Show the records of receipt (Rule 37).
@@ -79,6 +92,22 @@ pub enum ProviderCommand {
     Add(ProviderArgs),
     /// List registered providers.
     List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OptoutCommand {
+    /// Record a request, write its notice (書面) and keep the person out of later intakes and releases.
+    Add(Box<OptoutArgs>),
+    /// List requests: reference and dates, never who.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LinkageMaterialCommand {
+    /// Write each linked person's canonical identity, one-way hashed, under an opaque row ID.
+    Export(LinkageExportArgs),
+    /// Read back (row_id, provision_id) pairs and store the provision IDs against the persons.
+    Import(LinkageImportArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -167,6 +196,22 @@ fn run_with_ctx(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Release(args) => {
             let outcome = release(ctx, &args)?;
             release::print_outcome(&outcome);
+            Ok(())
+        }
+        Command::Optout(OptoutCommand::Add(args)) => {
+            let outcome = add_optout(ctx, &args)?;
+            optout::print_outcome(&outcome);
+            Ok(())
+        }
+        Command::Optout(OptoutCommand::List) => optout::print_list(ctx),
+        Command::LinkageMaterial(LinkageMaterialCommand::Export(args)) => {
+            let outcome = export_linkage_material(ctx, &args)?;
+            linkage_material::print_export(&outcome);
+            Ok(())
+        }
+        Command::LinkageMaterial(LinkageMaterialCommand::Import(args)) => {
+            let n = import_linkage_material(ctx, &args)?;
+            println!("stored {n} provision IDs (提供用ID)");
             Ok(())
         }
         Command::Ledger => audit::print_ledger(ctx),

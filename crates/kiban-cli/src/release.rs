@@ -15,6 +15,7 @@ use kiban_release::ReportContext;
 use kiban_store::{LedgerEntry, ReleaseRecord};
 
 use crate::link::load_vault;
+use crate::optout::OptoutMatcher;
 use crate::{Ctx, keys};
 
 #[derive(Args, Debug, Clone)]
@@ -47,6 +48,8 @@ pub struct ReleaseOutcome {
     pub report: PathBuf,
     pub ledger: LedgerEntry,
     pub n_persons_in: usize,
+    /// Linked persons left out before processing because they opted out (提供停止の求め).
+    pub n_persons_excluded: usize,
     pub n_persons_released: usize,
     pub n_persons_suppressed: usize,
     pub smallest_class: Option<usize>,
@@ -83,6 +86,11 @@ pub fn release(ctx: &Ctx, args: &ReleaseArgs) -> Result<ReleaseOutcome> {
         n_unlinked == 0,
         "{n_unlinked} records in the vault are not linked (ingested after the last linkage): run `kiban link` again"
     );
+    // Opt-out (提供停止の求め): a linked person with any matching record is left out before processing.
+    let matcher = OptoutMatcher::load(ctx)?;
+    let n_before = grouped.len();
+    grouped.retain(|_, records| !records.iter().any(|record| matcher.matches(&record.person)));
+    let n_persons_excluded = n_before - grouped.len();
     let persons: Vec<LinkedPerson<'_>> = grouped
         .into_iter()
         .map(|(person_id, records)| LinkedPerson { person_id: person_id.to_owned(), records })
@@ -127,7 +135,8 @@ pub fn release(ctx: &Ctx, args: &ReleaseArgs) -> Result<ReleaseOutcome> {
         provided_on: provided_on.to_string(),
         facts: vec![
             ("provider records".to_owned(), records.len().to_string()),
-            ("linked persons".to_owned(), persons.len().to_string()),
+            ("linked persons".to_owned(), (persons.len() + n_persons_excluded).to_string()),
+            ("persons excluded by opt-out".to_owned(), n_persons_excluded.to_string()),
         ],
     };
     kiban_release::write_report(&dataset, &manifest, &context, &staging)
@@ -135,10 +144,11 @@ pub fn release(ctx: &Ctx, args: &ReleaseArgs) -> Result<ReleaseOutcome> {
 
     // The ledger line and the audit entry are committed before the files are handed over.
     let detail = format!(
-        "{} persons, k={}, {} suppressed, manifest {}",
+        "{} persons, k={}, {} suppressed, {} excluded by opt-out, manifest {}",
         summary.n_persons_released,
         summary.k,
         summary.n_persons_suppressed,
+        n_persons_excluded,
         manifest.sha256()?
     );
     let ledger = ctx.store.record_release(
@@ -163,6 +173,7 @@ pub fn release(ctx: &Ctx, args: &ReleaseArgs) -> Result<ReleaseOutcome> {
         dir,
         ledger,
         n_persons_in: summary.n_persons_in,
+        n_persons_excluded,
         n_persons_released: summary.n_persons_released,
         n_persons_suppressed: summary.n_persons_suppressed,
         smallest_class: summary.class_sizes.first().copied(),
@@ -178,6 +189,9 @@ pub(crate) fn print_outcome(outcome: &ReleaseOutcome) {
         outcome.n_persons_suppressed,
         outcome.smallest_class.map_or_else(|| "-".to_owned(), |size| size.to_string())
     );
+    if outcome.n_persons_excluded > 0 {
+        println!("  {} persons excluded by opt-out before processing", outcome.n_persons_excluded);
+    }
     println!("  files:  {}", outcome.dir.display());
     println!("  report: {}", outcome.report.display());
     println!("  ledger line {} recorded for {}", outcome.ledger.id, outcome.ledger.recipient_name);

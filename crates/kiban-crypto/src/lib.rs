@@ -1,5 +1,6 @@
 //! Keys and keyed functions: the master [`SecretKey`], per-purpose key derivation, keyed pseudonyms
-//! ([`PseudonymKey`]) and per-person date-shift offsets ([`DateShiftKey`]).
+//! ([`PseudonymKey`]), per-person date-shift offsets ([`DateShiftKey`]) and the pluggable one-way function
+//! of public-database linkage material ([`LinkageOneWay`], built in: [`LinkageHmac`]).
 //!
 //! Design decisions:
 //! - All cryptography comes from RustCrypto (`hmac`, `sha2`); this crate only composes it.
@@ -289,6 +290,58 @@ impl DateShiftKey {
 impl fmt::Debug for DateShiftKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("DateShiftKey(***)")
+    }
+}
+
+/// A keyed one-way function for public-database linkage material (Rule 28 of the Guideline): it turns a
+/// person's canonical identity (kana name, birth date, sex, first insurance) into a value that cannot be
+/// turned back. The ministry's algorithm is not public, so the operator picks an implementation by
+/// [`LinkageOneWay::name`]; [`LinkageHmac`] is the built-in one.
+pub trait LinkageOneWay {
+    /// The name an operator selects it by, recorded with every export (e.g. `hmac-sha256`).
+    fn name(&self) -> &'static str;
+
+    /// The one-way value of `canonical_input`, as text safe to write in a CSV cell.
+    fn apply(&self, canonical_input: &[u8]) -> String;
+}
+
+/// The built-in [`LinkageOneWay`]: HMAC-SHA-256 under a key derived from the master key for this purpose
+/// alone, as 64 lowercase hex digits.
+pub struct LinkageHmac(SecretKey);
+
+impl LinkageHmac {
+    /// The name it is selected by.
+    pub const NAME: &'static str = "hmac-sha256";
+    /// The purpose string under which [`LinkageHmac::derive_from`] derives its key; no other key shares it.
+    pub const PURPOSE: &'static str = "kiban/public-db-linkage";
+
+    /// Uses `key` directly.
+    pub fn new(key: SecretKey) -> LinkageHmac {
+        LinkageHmac(key)
+    }
+
+    /// Derives the linkage key from the master key. The context is fixed, so the same person gives the
+    /// same value in every export (the public database matches on it).
+    pub fn derive_from(master: &SecretKey) -> LinkageHmac {
+        LinkageHmac(master.derive(Self::PURPOSE, b"v1"))
+    }
+}
+
+impl LinkageOneWay for LinkageHmac {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn apply(&self, canonical_input: &[u8]) -> String {
+        let mut mac = self.0.hmac();
+        mac.update(canonical_input);
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+impl fmt::Debug for LinkageHmac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LinkageHmac(***)")
     }
 }
 

@@ -141,6 +141,28 @@ fn offsets_depend_on_the_key() {
     assert!(differing.count() > 40);
 }
 
+#[test]
+fn linkage_hmac_is_hmac_sha256_under_its_own_derived_key() {
+    let master = key(9);
+    let linkage = LinkageHmac::derive_from(&master);
+    assert_eq!(linkage.name(), "hmac-sha256");
+    let value = linkage.apply(b"input");
+    assert_eq!(value.len(), 64);
+    assert!(value.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    assert_eq!(value, LinkageHmac::derive_from(&master).apply(b"input"), "stable across exports");
+    // Exactly HMAC-SHA-256 under master.derive("kiban/public-db-linkage", "v1").
+    let mut mac = new_hmac(&master.derive(LinkageHmac::PURPOSE, b"v1").bytes);
+    mac.update(b"input");
+    assert_eq!(value, hex::encode(mac.finalize().into_bytes()));
+    // Its key is no other purpose's key, and another master gives unrelated values.
+    assert_ne!(value, LinkageHmac::new(master.derive(PseudonymKey::PURPOSE, b"v1")).apply(b"input"));
+    assert_ne!(value, LinkageHmac::derive_from(&key(10)).apply(b"input"));
+    assert_eq!(format!("{linkage:?}"), "LinkageHmac(***)");
+    // Usable as the pluggable trait object.
+    let chosen: Box<dyn LinkageOneWay> = Box::new(linkage);
+    assert_eq!(chosen.apply(b"input"), value);
+}
+
 proptest! {
     #[test]
     fn same_key_same_pseudonym(key_bytes in any::<[u8; 32]>(), input in proptest::collection::vec(any::<u8>(), 0..64)) {

@@ -38,6 +38,14 @@ pub enum StoreError {
     BatchComplete { batch: BatchId },
     #[error("release {release_id} is already recorded")]
     DuplicateRelease { release_id: String },
+    #[error("opt-out request {request_id} is already recorded")]
+    DuplicateOptout { request_id: String },
+    #[error("linkage export {export_id} is already recorded")]
+    DuplicateLinkageExport { export_id: String },
+    #[error("row {row_id} was never exported as linkage material: check the file answers one of our exports")]
+    UnknownLinkageRow { row_id: String },
+    #[error("row {row_id} appears more than once")]
+    DuplicateLinkageRow { row_id: String },
     #[error("vault file {path}: {source}")]
     Vault { path: String, source: io::Error },
     #[error("vault batch {batch}: {source}")]

@@ -92,6 +92,9 @@ pub struct BatchInfo {
 pub struct BatchCompletion {
     /// The number of persons (provider-local patients) the batch covers.
     pub n_persons: u64,
+    /// Persons (provider-local patients) in the extract left out because they match an opt-out request
+    /// (提供停止の求め); not counted in `n_persons`, and none of their records is stored.
+    pub n_persons_excluded: u64,
     /// Records per kind, e.g. `encounters` → 120.
     pub n_records_by_kind: BTreeMap<String, u64>,
     /// The data items received (e.g. 氏名, 生年月日, 病名, 処方, 検査結果), as written on the receipt.
@@ -106,6 +109,7 @@ impl fmt::Debug for BatchCompletion {
         // Input paths can contain patient IDs (SS-MIX2 folders are named after them): show counts only.
         f.debug_struct("BatchCompletion")
             .field("n_persons", &self.n_persons)
+            .field("n_persons_excluded", &self.n_persons_excluded)
             .field("n_records_by_kind", &self.n_records_by_kind)
             .field("items", &self.items)
             .field("n_quarantined", &self.quarantined.len())
@@ -126,6 +130,8 @@ pub struct Receipt {
     /// The publication of the provider's notice, confirmed when the batch completed.
     pub published_on: NaiveDate,
     pub n_persons: u64,
+    /// Persons left out because they opted out (a count; who is never recorded here).
+    pub n_persons_excluded: u64,
     pub n_records_by_kind: BTreeMap<String, u64>,
     pub items: Vec<String>,
     pub retain_until: NaiveDate,
@@ -397,6 +403,7 @@ impl Store {
                 notified_on: provider.notified_on,
                 published_on,
                 n_persons: completion.n_persons,
+                n_persons_excluded: completion.n_persons_excluded,
                 n_records_by_kind: completion.n_records_by_kind.clone(),
                 items: completion.items.clone(),
                 retain_until: retain_until(received_on)?,
@@ -406,8 +413,8 @@ impl Store {
             let error = db_error(OPERATION);
             tx.execute(
                 "INSERT INTO receipts (batch_id, received_on, provider, provider_name, provider_address, \
-                 notified_on, published_on, n_persons, retain_until, recorded_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 notified_on, published_on, n_persons, retain_until, recorded_at, n_persons_excluded) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     batch_id,
                     date_text(receipt.received_on),
@@ -419,6 +426,7 @@ impl Store {
                     to_i64(receipt.n_persons, "number of persons")?,
                     date_text(receipt.retain_until),
                     time_text(receipt.recorded_at),
+                    to_i64(receipt.n_persons_excluded, "number of persons excluded")?,
                 ],
             )
             .map_err(&error)?;
@@ -484,10 +492,11 @@ impl Store {
             let mut statement = db
                 .prepare(
                     "SELECT batch_id, received_on, provider, provider_name, provider_address, notified_on, \
-                     published_on, n_persons, retain_until, recorded_at FROM receipts ORDER BY batch_id",
+                     published_on, n_persons, retain_until, recorded_at, n_persons_excluded \
+                     FROM receipts ORDER BY batch_id",
                 )
                 .map_err(&error)?;
-            type ReceiptRow = (i64, String, String, String, String, String, String, i64, String, String);
+            type ReceiptRow = (i64, String, String, String, String, String, String, i64, String, String, i64);
             let rows = statement
                 .query_map([], |row| ReceiptRow::try_from(row))
                 .map_err(&error)?
@@ -512,6 +521,7 @@ impl Store {
                         n_persons,
                         retain,
                         at,
+                        n_excluded,
                     )| {
                         let counts = counts_statement
                             .query_map([batch_id], |row| {
@@ -534,6 +544,7 @@ impl Store {
                             notified_on: parse_date(&notified_on, table, "notified_on")?,
                             published_on: parse_date(&published_on, table, "published_on")?,
                             n_persons: to_u64(n_persons, table, "n_persons")?,
+                            n_persons_excluded: to_u64(n_excluded, table, "n_persons_excluded")?,
                             n_records_by_kind,
                             items: load_items(
                                 db,

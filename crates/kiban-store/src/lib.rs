@@ -8,6 +8,10 @@
 //! - the vault: each batch's identified [`kiban_model::PatientRecord`]s as Parquet files under
 //!   `{data_dir}/vault/batches/{batch_id}/` — [`Store::write_batch_records`];
 //! - linkage results (名寄せ) — [`Store::replace_person_links`];
+//! - opt-out requests (提供停止の求め, Rules 27, 31, 32) with who they are about and the notice kept 3
+//!   years — [`Store::record_optout`];
+//! - public-database linkage material (Rule 28): export rows and the provision IDs (提供用ID) that come
+//!   back — [`Store::record_linkage_export`], [`Store::import_provision_ids`];
 //! - releases and the provision ledger (帳簿, Rule 12, kept 3 years) — [`Store::record_release`];
 //! - the hash-chained audit log (Rule 6) — [`Store::append_audit`], [`Store::verify_audit`].
 //!
@@ -38,7 +42,7 @@
 //! - Errors name the operation, table and column, never a stored value.
 //!
 //! # A PostgreSQL backend later
-//! The schema in `migrations/0001_init.sql` is portable SQL (TEXT/BIGINT, ids assigned in the writing
+//! The schema in `migrations/0001_init.sql` (and every later `migrations/000N_*.sql`) is portable SQL (TEXT/BIGINT, ids assigned in the writing
 //! transaction, `ON CONFLICT` upserts); backend-specific parts (the append-only triggers) live in
 //! `migrations/{backend}/`. Queries use numbered placeholders (`?1`), which map one-to-one onto
 //! PostgreSQL's `$1`. To add PostgreSQL, put the connection behind a private `enum Backend { Sqlite,
@@ -58,8 +62,10 @@ mod audit;
 mod convert;
 mod error;
 mod intake;
+mod linkage_material;
 mod links;
 mod migrate;
+mod optout;
 mod releases;
 mod vault;
 
@@ -68,7 +74,9 @@ pub use intake::{
     BatchCompletion, BatchId, BatchInfo, BatchStatus, NewBatch, ProviderRegistration, QuarantinedInput,
     Receipt,
 };
+pub use linkage_material::{LinkageExport, LinkageExportRow, ProvisionId};
 pub use links::PersonLink;
+pub use optout::{OptoutInfo, OptoutRequest, OptoutSubject, RequesterKind};
 pub use releases::{LedgerEntry, ReleaseInfo, ReleaseRecord};
 
 /// How long a writer waits for another process's write lock before giving up.

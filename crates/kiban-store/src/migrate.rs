@@ -13,12 +13,20 @@ struct Migration {
 }
 
 // Invariant: versions are 1, 2, 3, ... in order. A released migration never changes; fix forward.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    portable: include_str!("../migrations/0001_init.sql"),
-    sqlite: include_str!("../migrations/sqlite/0001_append_only.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        portable: include_str!("../migrations/0001_init.sql"),
+        sqlite: include_str!("../migrations/sqlite/0001_append_only.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "optout_linkage_material",
+        portable: include_str!("../migrations/0002_optout_linkage_material.sql"),
+        sqlite: include_str!("../migrations/sqlite/0002_append_only.sql"),
+    },
+];
 
 const CREATE_SCHEMA_MIGRATIONS: &str =
     "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)";

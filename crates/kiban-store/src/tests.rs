@@ -62,6 +62,7 @@ fn new_batch(fingerprint: &str) -> NewBatch {
 fn completion() -> BatchCompletion {
     BatchCompletion {
         n_persons: 2,
+        n_persons_excluded: 1,
         n_records_by_kind: BTreeMap::from([("encounters".to_owned(), 3), ("labs".to_owned(), 5)]),
         items: vec!["氏名".to_owned(), "生年月日".to_owned(), "検査結果".to_owned()],
         quarantined: vec![
@@ -139,21 +140,21 @@ fn release(release_id: &str) -> ReleaseRecord {
 fn migrations_apply_from_empty_and_reopen_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.schema_versions().unwrap(), [1]);
+    assert_eq!(store.schema_versions().unwrap(), [1, 2]);
     assert!(dir.path().join("kiban.db").is_file());
     assert!(dir.path().join("vault").is_dir());
     store.register_provider(&registration("1310000001", None)).unwrap();
     drop(store);
 
     let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.schema_versions().unwrap(), [1]);
+    assert_eq!(store.schema_versions().unwrap(), [1, 2]);
     assert_eq!(store.providers().unwrap(), [registration("1310000001", None)], "data survives re-open");
     let raw = raw_connection(dir.path());
     let mode: String = raw.query_row("PRAGMA journal_mode", [], |row| row.get(0)).unwrap();
     assert_eq!(mode, "wal");
     let n_migrations: i64 =
         raw.query_row("SELECT COUNT(*) FROM schema_migrations", [], |row| row.get(0)).unwrap();
-    assert_eq!(n_migrations, 1);
+    assert_eq!(n_migrations, 2);
     let foreign_keys: i64 = store.lock().query_row("PRAGMA foreign_keys", [], |row| row.get(0)).unwrap();
     assert_eq!(foreign_keys, 1);
 }
@@ -165,7 +166,7 @@ fn newer_schema_is_refused() {
     raw_connection(dir.path())
         .execute("INSERT INTO schema_migrations (version, applied_at) VALUES (99, 'later')", [])
         .unwrap();
-    assert!(matches!(Store::open(dir.path()), Err(StoreError::SchemaTooNew { found: 99, known: 1 })));
+    assert!(matches!(Store::open(dir.path()), Err(StoreError::SchemaTooNew { found: 99, known: 2 })));
 }
 
 #[test]
@@ -237,6 +238,7 @@ fn complete_batch_writes_receipt_quarantine_and_audit_together() {
     assert_eq!(receipt.provider_name, "テスト病院");
     assert_eq!(receipt.published_on, date(2024, 2, 1), "publication confirmed on the receipt");
     assert_eq!(receipt.n_persons, 2);
+    assert_eq!(receipt.n_persons_excluded, 1, "the opt-out count is on the receipt");
     assert_eq!(receipt.n_records_by_kind.get("labs"), Some(&5));
     assert_eq!(receipt.items, ["氏名", "生年月日", "検査結果"]);
     assert_eq!(receipt.retain_until, date(2027, 4, 1), "kept 3 years");
@@ -446,4 +448,149 @@ fn concurrent_appenders_do_not_fork_the_chain() {
     }
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.verify_audit().unwrap().n_entries, 50);
+}
+
+#[test]
+fn migration_2_upgrades_a_version_1_store_and_keeps_its_receipts() {
+    let dir = tempfile::tempdir().unwrap();
+    // A store as the previous release left it: schema version 1 with one receipt.
+    let raw = raw_connection(dir.path());
+    raw.execute_batch(
+        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL); \
+         INSERT INTO schema_migrations VALUES (1, 'earlier');",
+    )
+    .unwrap();
+    raw.execute_batch(include_str!("../migrations/0001_init.sql")).unwrap();
+    raw.execute_batch(include_str!("../migrations/sqlite/0001_append_only.sql")).unwrap();
+    raw.execute_batch(
+        "INSERT INTO providers VALUES ('1310000001', 'テスト病院', '東京都', '2024-01-05', '2024-02-01'); \
+         INSERT INTO batches VALUES (1, '1310000001', 'f1', 'csv', '/in', 'complete', \
+             '2024-04-01T09:00:00.000000000Z', '2024-04-01T09:01:00.000000000Z'); \
+         INSERT INTO receipts VALUES (1, '2024-04-01', '1310000001', 'テスト病院', '東京都', '2024-01-05', \
+             '2024-02-01', 7, '2027-04-01', '2024-04-01T09:01:00.000000000Z');",
+    )
+    .unwrap();
+    drop(raw);
+
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.schema_versions().unwrap(), [1, 2]);
+    let receipts = store.receipts().unwrap();
+    assert_eq!(receipts.len(), 1);
+    assert_eq!((receipts[0].n_persons, receipts[0].n_persons_excluded), (7, 0));
+    assert!(store.optout_requests().unwrap().is_empty());
+}
+
+fn optout_request(request_id: &str) -> OptoutRequest {
+    OptoutRequest {
+        request_id: request_id.to_owned(),
+        requester_kind: RequesterKind::BereavedFamily,
+        requester_name: "山田太郎".to_owned(),
+        requester_relationship: Some("長男".to_owned()),
+        received_on: date(2024, 4, 1),
+        stop_on: date(2024, 4, 1),
+        notice_given_on: date(2024, 4, 3),
+        notice_path: format!("optout/notices/{request_id}.html"),
+        notice_sha256: "cd".repeat(32),
+        subject: OptoutSubject {
+            name_kana: "ヤマダ ハナコ".to_owned(),
+            birth_date: date(1950, 5, 6),
+            sex: Sex::Female,
+            provider: Some(code("1310000001")),
+            local_id: Some(LocalPatientId::new("0000123").unwrap()),
+            insurer_number: None,
+        },
+        recorded_at: at(120),
+    }
+}
+
+#[test]
+fn optout_requests_are_recorded_with_audit_and_kept_three_years() {
+    let (dir, store) = store();
+    assert_eq!(store.next_optout_number().unwrap(), 1);
+    let info =
+        store.record_optout(&optout_request("OPT-0001"), event("optout.record", "optout:OPT-0001")).unwrap();
+    assert_eq!(info.request_number, 1);
+    assert_eq!(info.retain_until, date(2027, 4, 3), "3 years from the notice (Rule 32)");
+    assert_eq!(store.optout_requests().unwrap(), [info]);
+    assert_eq!(store.next_optout_number().unwrap(), 2);
+    assert_eq!(store.audit_entries().unwrap().last().unwrap().event.action, "optout.record");
+
+    let duplicate =
+        store.record_optout(&optout_request("OPT-0001"), event("optout.record", "optout:OPT-0001"));
+    assert!(matches!(duplicate, Err(StoreError::DuplicateOptout { .. })));
+    assert_eq!(store.audit_entries().unwrap().len(), 1, "a refused record leaves no audit entry behind");
+
+    let debug = format!("{:?}", store.optout_requests().unwrap());
+    for value in ["山田", "長男", "ヤマダ", "1950", "0000123"] {
+        assert!(!debug.contains(value), "Debug shows an identifying value");
+    }
+    let raw = raw_connection(dir.path());
+    for sql in [
+        "UPDATE optout_requests SET stop_on = '2030-01-01'",
+        "DELETE FROM optout_requests",
+        "UPDATE optout_subjects SET name_kana = 'x'",
+        "DELETE FROM optout_subjects",
+    ] {
+        let error = raw.execute(sql, []).unwrap_err().to_string();
+        assert!(error.contains("append-only"), "{sql}: {error}");
+    }
+}
+
+#[test]
+fn linkage_export_and_provision_ids_round_trip() {
+    let (_dir, store) = store();
+    assert_eq!(store.next_linkage_export_number().unwrap(), 1);
+    let export = LinkageExport {
+        export_id: "LX0001".to_owned(),
+        algorithm: "hmac-sha256".to_owned(),
+        rows: vec![
+            LinkageExportRow { row_id: "LX0001-000001".to_owned(), person_id: "PSN-a".to_owned() },
+            LinkageExportRow { row_id: "LX0001-000002".to_owned(), person_id: "PSN-b".to_owned() },
+        ],
+        created_at: at(0),
+    };
+    assert_eq!(store.record_linkage_export(&export, event("linkage_material.export", "LX0001")).unwrap(), 1);
+    assert!(matches!(
+        store.record_linkage_export(&export, event("linkage_material.export", "LX0001")),
+        Err(StoreError::DuplicateLinkageExport { .. })
+    ));
+
+    let unknown = store.import_provision_ids(
+        &[("LX0001-000001".to_owned(), "P-1".to_owned()), ("LX0009-000001".to_owned(), "P-2".to_owned())],
+        at(10),
+        event("linkage_material.import", "LX"),
+    );
+    assert!(matches!(unknown, Err(StoreError::UnknownLinkageRow { row_id }) if row_id == "LX0009-000001"));
+    assert!(store.provision_ids().unwrap().is_empty(), "a refused import stores nothing");
+
+    let twice = store.import_provision_ids(
+        &[("LX0001-000001".to_owned(), "P-1".to_owned()), ("LX0001-000001".to_owned(), "P-2".to_owned())],
+        at(10),
+        event("linkage_material.import", "LX"),
+    );
+    assert!(matches!(twice, Err(StoreError::DuplicateLinkageRow { .. })));
+
+    let n = store
+        .import_provision_ids(
+            &[("LX0001-000002".to_owned(), "P-2".to_owned())],
+            at(10),
+            event("linkage_material.import", "LX"),
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    // A later answer replaces the person's earlier provision ID.
+    store
+        .import_provision_ids(
+            &[("LX0001-000002".to_owned(), "P-2b".to_owned())],
+            at(20),
+            event("linkage_material.import", "LX"),
+        )
+        .unwrap();
+    let ids = store.provision_ids().unwrap();
+    assert_eq!(ids.len(), 1);
+    assert_eq!((ids[0].person_id.as_str(), ids[0].provision_id.as_str()), ("PSN-b", "P-2b"));
+    assert_eq!(ids[0].imported_at, at(20));
+    let actions: Vec<String> =
+        store.audit_entries().unwrap().into_iter().map(|entry| entry.event.action).collect();
+    assert_eq!(actions, ["linkage_material.export", "linkage_material.import", "linkage_material.import"]);
 }

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
 
 mod anonymize;
+mod linkage_material;
+mod optout;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -224,6 +226,7 @@ fn unpublished_provider_is_refused_and_audited() {
             provider: "1310000009".to_owned(),
             format: kiban_cli::IngestFormat::Csv,
             path: dir.path().join("nothing"),
+            mapping: None,
         },
     )
     .unwrap_err();
