@@ -150,6 +150,42 @@ impl Fingerprint {
 const BATCH_SIZE: usize = 512;
 
 /// Reads one batch of files in order, feeding the fingerprint; an unreadable file becomes `Err(reason)`.
+/// Reads a batch of files and maps each with `map`, spread over the machine's cores; the results come back
+/// in file order and the fingerprint takes the files in that order, so the output is the same as reading
+/// them one by one.
+fn read_and_map_batch<T, F>(files: &[InputFile], fingerprint: &mut Fingerprint, map: &F) -> Vec<T>
+where
+    T: Send,
+    F: Fn(&InputFile, Result<&[u8], String>) -> T + Sync,
+{
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).max(1);
+    let chunk = files.len().div_ceil(threads).max(1);
+    let read_one = |file: &InputFile| {
+        let bytes =
+            std::fs::read(&file.absolute).map_err(|error| format!("cannot read the file: {}", error.kind()));
+        let mapped = map(file, bytes.as_deref().map_err(Clone::clone));
+        (bytes.ok(), mapped)
+    };
+    let parts: Vec<Vec<(Option<Vec<u8>>, T)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(read_one).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    });
+    let mut out = Vec::with_capacity(files.len());
+    for (file, (bytes, mapped)) in files.iter().zip(parts.into_iter().flatten()) {
+        if let Some(bytes) = bytes {
+            fingerprint.add(&file.relative, &bytes);
+        }
+        out.push(mapped);
+    }
+    out
+}
+
 fn read_batch(files: &[InputFile], fingerprint: &mut Fingerprint) -> Vec<Result<Vec<u8>, String>> {
     files
         .iter()

@@ -41,7 +41,7 @@ use kiban_model::{
 
 use crate::{
     BATCH_SIZE, Fingerprint, IngestError, IngestOutput, InputFile, Progress, Quarantined, is_kana,
-    list_files, quarantine, read_batch,
+    list_files, quarantine, read_and_map_batch,
 };
 
 /// Reads an SS-MIX2 standardized storage rooted at `root`.
@@ -59,9 +59,15 @@ pub fn read_ssmix2(
     let mut assembly = Assembly::default();
     let mut done = 0;
     progress(Progress { done, total });
+    let map = |file: &InputFile, bytes: Result<&[u8], String>| {
+        let relative = file.relative.as_str();
+        match bytes.and_then(|bytes| read_message(relative, bytes, provider)) {
+            Ok(outcome) => outcome,
+            Err(reason) => Outcome::Quarantined(quarantine(relative, reason)),
+        }
+    };
     for batch in files.chunks(BATCH_SIZE) {
-        let contents = read_batch(batch, &mut fingerprint);
-        for outcome in read_messages(batch, contents, provider) {
+        for outcome in read_and_map_batch(batch, &mut fingerprint, &map) {
             assembly.add(outcome);
         }
         done += batch.len();
@@ -99,25 +105,6 @@ struct FileRecord {
     /// Discharge dates (ADT-52), applied to the stays once every file is read.
     discharges: Vec<NaiveDate>,
     warnings: Vec<String>,
-}
-
-/// Maps a batch of files (with their contents, in the same order).
-fn read_messages(
-    files: &[InputFile],
-    contents: Vec<Result<Vec<u8>, String>>,
-    provider: &ProviderCode,
-) -> Vec<Outcome> {
-    files
-        .iter()
-        .zip(contents)
-        .map(|(file, bytes)| {
-            let relative = file.relative.as_str();
-            match bytes.and_then(|bytes| read_message(relative, &bytes, provider)) {
-                Ok(outcome) => outcome,
-                Err(reason) => Outcome::Quarantined(quarantine(relative, reason)),
-            }
-        })
-        .collect()
 }
 
 /// The parts of a storage path.
