@@ -269,6 +269,18 @@ impl<'a> Problem<'a> {
         released
     }
 
+    /// Whether the rows outside the released classes fit the suppression limit.
+    pub(super) fn within_suppression_limit(&self, classes: &ClassList, released: &[bool]) -> bool {
+        let n_released: u64 = classes
+            .counts
+            .iter()
+            .zip(released)
+            .filter(|&(_, &is)| is)
+            .map(|(&count, _)| u64::from(count))
+            .sum();
+        self.table.n_rows - n_released as usize <= self.max_suppressed
+    }
+
     /// Rows in classes smaller than the minimal class size: suppressed whatever the other models say.
     fn n_small(&self, fine: &ClassList, levels: &[usize]) -> usize {
         let counts: Vec<u32> = if self.n_sensitive == 0 {
@@ -484,15 +496,7 @@ impl<'p, 'a> Search<'p, 'a> {
                 let levels = self.lattice.levels(node);
                 let satisfied = if self.predicate_is_validity {
                     let (groups, released) = self.problem.classes(&fine, &levels);
-                    let n_released: u64 = groups
-                        .classes
-                        .counts
-                        .iter()
-                        .zip(&released)
-                        .filter(|&(_, &is)| is)
-                        .map(|(&count, _)| u64::from(count))
-                        .sum();
-                    self.problem.table.n_rows - n_released as usize <= self.problem.max_suppressed
+                    self.problem.within_suppression_limit(&groups.classes, &released)
                 } else {
                     self.problem.n_small(&fine, &levels) <= self.problem.max_suppressed
                 };
@@ -579,15 +583,7 @@ impl<'p, 'a> Search<'p, 'a> {
         let problem = self.problem;
         let levels = self.lattice.levels(node);
         let (groups, released) = problem.classes(&fine, &levels);
-        let n_released: u64 = groups
-            .classes
-            .counts
-            .iter()
-            .zip(&released)
-            .filter(|&(_, &is)| is)
-            .map(|(&count, _)| u64::from(count))
-            .sum();
-        let valid = problem.table.n_rows - n_released as usize <= problem.max_suppressed;
+        let valid = problem.within_suppression_limit(&groups.classes, &released);
         let measured = problem.measure(&levels, &groups.classes, &released);
         Evaluation { valid, loss: measured.loss, discernibility_star: measured.discernibility_star }
     }

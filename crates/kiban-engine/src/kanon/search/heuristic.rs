@@ -184,15 +184,7 @@ impl Heuristic<'_, '_> {
         let source = parent.and_then(|parent| self.cache.get(parent)).cloned();
         let fine = Rc::new(problem.fine(source.as_deref(), levels).classes);
         let (groups, released) = problem.classes(&fine, levels);
-        let n_released: u64 = groups
-            .classes
-            .counts
-            .iter()
-            .zip(&released)
-            .filter(|&(_, &is)| is)
-            .map(|(&count, _)| u64::from(count))
-            .sum();
-        let valid = problem.table.n_rows - n_released as usize <= problem.max_suppressed;
+        let valid = problem.within_suppression_limit(&groups.classes, &released);
         let measured = problem.measure(levels, &groups.classes, &released);
         let bound = if problem.metric.has_level_bound() {
             Some(problem.bound(levels))
