@@ -20,8 +20,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use kiban_columnar::{Column, ColumnData, Table};
 use kiban_engine::kanon::{
-    AnonymizationConfig, Metric, PrivacyModel, QuasiIdentifier, SUPPRESSED, SearchStrategy,
-    SensitiveAttribute, Solution, anonymize_with_strategy, evaluate_with,
+    AnonymizationConfig, Metric, PrivacyModel, QuasiIdentifier, SearchStrategy, SensitiveAttribute, Solution,
+    anonymize_with_strategy, evaluate_with,
 };
 use kiban_engine::risk::{RiskProfile, class_sizes};
 use kiban_release::table_report::{
@@ -506,7 +506,7 @@ pub fn anonymize(args: &AnonymizeArgs, progress: bool) -> Result<AnonymizeOutcom
     fs::create_dir_all(&settings.out).with_context(|| format!("creating {}", settings.out.display()))?;
     let stem = settings.input.file_stem().and_then(|stem| stem.to_str()).unwrap_or("table");
     let mut files = Vec::new();
-    let generalize = Generalizer::new(&input, &qis, &qi_columns, &solution);
+    let generalize = Generalizer::new(&input, &qi_columns, &solution);
     for format in &settings.formats {
         let path = match format {
             OutputFormat::Csv => {
@@ -606,34 +606,25 @@ fn utility(
 
 /// Turns an input cell into its output cell under the chosen transformation.
 struct Generalizer<'a> {
-    /// For each kept column: the generalized label of each dictionary code, when it is a quasi-identifier.
-    labels: Vec<Option<Vec<&'a str>>>,
-    suppressed: &'a [bool],
+    /// For each kept column: its index among the quasi-identifiers, when it is one.
+    qi_of_column: Vec<Option<usize>>,
+    solution: &'a Solution,
 }
 
 impl<'a> Generalizer<'a> {
-    fn new(
-        input: &'a InputTable,
-        qis: &'a [QuasiIdentifier],
-        qi_columns: &[usize],
-        solution: &'a Solution,
-    ) -> Self {
-        let mut labels: Vec<Option<Vec<&str>>> = vec![None; input.columns.len()];
-        for ((qi, &column), &level) in qis.iter().zip(qi_columns).zip(solution.levels()) {
-            let by_code = input.columns[column]
-                .values
-                .iter()
-                .map(|value| qi.hierarchy().generalize(value, level).unwrap_or(SUPPRESSED))
-                .collect();
-            labels[column] = Some(by_code);
+    fn new(input: &InputTable, qi_columns: &[usize], solution: &'a Solution) -> Self {
+        let mut qi_of_column = vec![None; input.columns.len()];
+        for (qi, &column) in qi_columns.iter().enumerate() {
+            qi_of_column[column] = Some(qi);
         }
-        Generalizer { labels, suppressed: solution.suppressed() }
+        Generalizer { qi_of_column, solution }
     }
 
+    /// The output cell: the engine's released value for a quasi-identifier (`*` when the row is
+    /// suppressed), the input value otherwise.
     fn cell<'b>(&'b self, input: &'b InputTable, column: usize, row: usize) -> &'b str {
-        match &self.labels[column] {
-            Some(_) if self.suppressed[row] => SUPPRESSED,
-            Some(labels) => labels[input.columns[column].codes[row] as usize],
+        match self.qi_of_column[column] {
+            Some(qi) => self.solution.generalized()[qi].get(row),
             None => input.columns[column].value(row),
         }
     }
