@@ -120,6 +120,17 @@ pub(crate) fn class_size_histogram(sizes: &[usize]) -> Vec<(String, usize)> {
         .collect()
 }
 
+/// The start of a self-contained report page, up to and including `<body>`: the shared style, no script,
+/// no external resource. `title` must already be escaped.
+pub(crate) fn page_head(lang: &str, title: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{title}</title>\
+<style>body{{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}}table{{border-collapse:collapse}}\
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}th{{background:#eef}}figure{{margin:1em 0}}\
+figcaption{{font-weight:bold;margin-bottom:4px}}.ok{{color:#060}}</style></head><body>"
+    )
+}
+
 pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
@@ -159,15 +170,9 @@ fn render_html(
     tables: &[(String, usize)],
 ) -> String {
     let mut html = String::new();
-    let _ = write!(
-        html,
-        "<!DOCTYPE html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>kiban release {id}</title>\
-<style>body{{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}}table{{border-collapse:collapse}}\
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}th{{background:#eef}}figure{{margin:1em 0}}\
-figcaption{{font-weight:bold;margin-bottom:4px}}.ok{{color:#060}}</style></head><body>\
-<h1>提供報告書 / Release report {id}</h1>",
-        id = escape(&context.release_id)
-    );
+    let id = escape(&context.release_id);
+    html.push_str(&page_head("ja", &format!("kiban release {id}")));
+    let _ = write!(html, "<h1>提供報告書 / Release report {id}</h1>");
     let _ = write!(
         html,
         "<p>匿名加工医療情報 (anonymized, Rule 18) for <b>{}</b>, provided on {}. \

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use kiban_engine::risk::{AttackerRisk, RiskProfile};
 use serde::Serialize;
 
-use crate::report::{bar_chart, class_size_histogram, escape};
+use crate::report::{bar_chart, class_size_histogram, escape, page_head};
 use crate::{ReleaseError, io_error};
 
 /// One input column and what was done to it.
@@ -198,14 +198,10 @@ fn percent(value: f64) -> String {
 }
 
 fn render(report: &TableReport, json: &JsonReport<'_>) -> String {
-    let mut html = String::new();
+    let mut html = page_head("en", "kiban anonymize report");
     let _ = write!(
         html,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>kiban anonymize report</title>\
-<style>body{{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}}table{{border-collapse:collapse}}\
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}th{{background:#eef}}figure{{margin:1em 0}}\
-figcaption{{font-weight:bold;margin-bottom:4px}}</style></head><body>\
-<h1>Anonymization report</h1><p>Input <code>{}</code>: {} rows. This report holds counts and choices only, \
+        "<h1>Anonymization report</h1><p>Input <code>{}</code>: {} rows. This report holds counts and choices only, \
 never a cell value.</p>",
         escape(&report.input),
         report.n_rows
