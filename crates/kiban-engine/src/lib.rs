@@ -8,6 +8,7 @@
 mod dataset;
 pub mod hierarchy;
 pub mod kanon;
+pub mod policy;
 mod process;
 pub mod risk;
 

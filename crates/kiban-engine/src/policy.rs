@@ -1,0 +1,405 @@
+//! The release policy: what one release contains and how every released column is treated.
+//!
+//! A policy is written in TOML (see `docs/release-policy.md`) and parsed by [`ReleasePolicy::parse`], which
+//! reports every problem at once, each with its line and key. Parsing also enforces Rule 18 ①–③ through
+//! the column catalog ([`catalog`]): a policy that would release an identifying description, an individual
+//! identification code or a reversible linking code is refused, naming the column and the Rule-18 item.
+//! Columns the policy does not name are not released (deny by default).
+//!
+//! The policy holds choices only, never a key: keys are per release and live in `ReleaseKeys`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use kiban_model::NaiveDate;
+
+pub mod catalog;
+mod parse;
+
+pub use catalog::{CATALOG, ColumnClass, ColumnDef, ValueKind};
+
+/// Which legal category the release belongs to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mode {
+    /// 匿名加工医療情報 (Rule 18 ①–⑤): identifiers removed, peculiar values treated, k-anonymity and
+    /// k^m-anonymity enforced.
+    Anonymized,
+    /// 仮名加工医療情報 (2024 amendment): Rule 18 ①–③ only; clinical detail and rare values are kept.
+    Pseudonymized,
+    /// Anonymized, carrying the provision ID (提供用ID) for linkage with public databases (Rule 28).
+    AnonymizedLinkable,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Anonymized => "anonymized",
+            Mode::Pseudonymized => "pseudonymized",
+            Mode::AnonymizedLinkable => "anonymized-linkable",
+        }
+    }
+
+    /// Whether Rule 18 ④ and ⑤ (peculiar values, database-level models) apply.
+    pub fn is_anonymized(self) -> bool {
+        matches!(self, Mode::Anonymized | Mode::AnonymizedLinkable)
+    }
+
+    fn parse(text: &str) -> Option<Mode> {
+        [Mode::Anonymized, Mode::Pseudonymized, Mode::AnonymizedLinkable]
+            .into_iter()
+            .find(|m| m.name() == text)
+    }
+}
+
+/// A whole release policy, validated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReleasePolicy {
+    pub recipient: Recipient,
+    pub mode: Mode,
+    /// The date ages are computed at; the release date when not given.
+    pub reference_date: Option<NaiveDate>,
+    pub cohort: Cohort,
+    pub privacy: Privacy,
+    pub peculiar: Peculiar,
+    /// Per released table, per released column, its action. Tables and columns absent are not released.
+    pub columns: BTreeMap<String, BTreeMap<String, Action>>,
+    /// Also write the release as FHIR R4 NDJSON.
+    pub fhir: bool,
+}
+
+/// 提供先: who receives the release (Rule 12's ledger items).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recipient {
+    pub name: String,
+    pub address: String,
+}
+
+/// Which persons and events the release covers. Empty lists mean "no restriction".
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Cohort {
+    /// Persons with at least one diagnosis whose ICD-10 code falls in one of these ranges.
+    pub diagnoses: Vec<CodeRange>,
+    /// Events before this date are left out; persons without an event in the window are left out.
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// Only the records of these providers (codes as registered).
+    pub providers: Vec<String>,
+}
+
+/// An ICD-10 code range, `E10-E14` (3-character categories, inclusive) or a prefix such as `I10` or `E11`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeRange {
+    pub from: String,
+    pub to: String,
+}
+
+impl CodeRange {
+    /// Whether `code` (ICD-10 without a dot, e.g. `E119`) falls in the range.
+    pub fn contains(&self, code: &str) -> bool {
+        let code = code.trim().to_ascii_uppercase().replace('.', "");
+        let head = |len: usize| code.get(..len.min(code.len())).unwrap_or(&code).to_owned();
+        head(self.from.len()) >= self.from && head(self.to.len()) <= self.to
+    }
+
+    fn parse(text: &str) -> Option<CodeRange> {
+        let text = text.trim().to_ascii_uppercase().replace('.', "");
+        let (from, to) = text.split_once('-').unwrap_or((&text, &text));
+        let valid = |part: &str| {
+            part.len() >= 1
+                && part.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                && part.chars().skip(1).all(|c| c.is_ascii_alphanumeric())
+        };
+        (valid(from) && valid(to) && from <= to)
+            .then(|| CodeRange { from: from.to_owned(), to: to.to_owned() })
+    }
+}
+
+impl fmt::Display for CodeRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.from == self.to { f.write_str(&self.from) } else { write!(f, "{}-{}", self.from, self.to) }
+    }
+}
+
+/// Database-level models (Rule 18 ⑤), used in the anonymized modes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Privacy {
+    /// Every combination of person-level quasi-identifiers is shared by at least k persons.
+    pub k: usize,
+    /// Largest share of persons that may be suppressed to reach k, 0.0 to 1.0.
+    pub suppression_limit: f64,
+    /// k^m-anonymity on each person's set of diagnosis codes: no combination of up to `m` codes is held by
+    /// fewer than `k` persons.
+    pub km: Option<KmSettings>,
+    /// Dates are shifted by a per-person offset of up to this many days either way.
+    pub max_shift_days: u32,
+}
+
+impl Default for Privacy {
+    fn default() -> Privacy {
+        Privacy { k: 5, suppression_limit: 0.05, km: Some(KmSettings { k: 5, m: 2 }), max_shift_days: 180 }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KmSettings {
+    pub k: usize,
+    pub m: usize,
+}
+
+/// Peculiar values (特異な記述, Rule 18 ④), treated automatically in the anonymized modes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Peculiar {
+    /// Ages from this one up are released as one top band (`90+`).
+    pub age_top_code: u32,
+    /// A diagnosis, drug, lab or procedure code held by fewer persons than this is generalized up its
+    /// hierarchy, or suppressed at the top.
+    pub rare_code_persons: usize,
+    /// Numeric lab values outside these percentiles (per lab code) are capped to them.
+    pub lab_percentiles: (f64, f64),
+}
+
+impl Default for Peculiar {
+    fn default() -> Peculiar {
+        Peculiar { age_top_code: 90, rare_code_persons: 5, lab_percentiles: (0.5, 99.5) }
+    }
+}
+
+/// What is done to one released column.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Released unchanged.
+    Keep,
+    /// Replaced by HMAC-SHA-256 under the release's key: the same value gives the same pseudonym within one
+    /// release and a different one in every other release.
+    Pseudonym,
+    /// Shifted by the person's secret offset, the same across every table and provider.
+    DateShift,
+    Generalize(Generalization),
+    /// Values below `min` become `min`, above `max` become `max`.
+    Clamp {
+        min: Option<f64>,
+        max: Option<f64>,
+    },
+    /// Rounded to the nearest multiple of `to`.
+    Round {
+        to: f64,
+    },
+}
+
+impl Action {
+    /// How the report and the errors name the action.
+    pub fn describe(&self) -> String {
+        match self {
+            Action::Keep => "keep".to_owned(),
+            Action::Pseudonym => "keyed pseudonym (HMAC-SHA-256, per-release key)".to_owned(),
+            Action::DateShift => "per-person date shift".to_owned(),
+            Action::Generalize(generalization) => format!("generalize: {}", generalization.describe()),
+            Action::Clamp { min, max } => match (min, max) {
+                (Some(min), Some(max)) => format!("bottom-code at {min}, top-code at {max}"),
+                (Some(min), None) => format!("bottom-code at {min}"),
+                (None, Some(max)) => format!("top-code at {max}"),
+                (None, None) => "clamp".to_owned(),
+            },
+            Action::Round { to } => format!("round to {to}"),
+        }
+    }
+
+    /// The word used in the policy file.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Action::Keep => "keep",
+            Action::Pseudonym => "pseudonym",
+            Action::DateShift => "date_shift",
+            Action::Generalize(_) => "generalize",
+            Action::Clamp { .. } => "top_code/bottom_code",
+            Action::Round { .. } => "round",
+        }
+    }
+}
+
+/// The generalizations a policy can ask for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Generalization {
+    /// Birth date → age at the reference date in bands of `width` years (1 = age in years), top-coded.
+    AgeBand { width: u32 },
+    /// Date → `YYYY-MM`.
+    Month,
+    /// Date → `YYYY`.
+    Year,
+    /// Address → prefecture.
+    Prefecture,
+    /// Postal code → its first `digits` digits.
+    PostalDigits(usize),
+    /// ICD-10 code → 3-character category, block or chapter.
+    Icd10(Icd10Level),
+    /// A code → its first `length` characters (drug, lab and procedure codes).
+    Prefix(usize),
+}
+
+impl Generalization {
+    pub fn describe(&self) -> String {
+        match self {
+            Generalization::AgeBand { width: 1 } => "age in years at the reference date".to_owned(),
+            Generalization::AgeBand { width } => format!("{width}-year age band at the reference date"),
+            Generalization::Month => "month (YYYY-MM)".to_owned(),
+            Generalization::Year => "year (YYYY)".to_owned(),
+            Generalization::Prefecture => "prefecture".to_owned(),
+            Generalization::PostalDigits(digits) => format!("first {digits} digits"),
+            Generalization::Icd10(level) => format!("ICD-10 {}", level.name()),
+            Generalization::Prefix(length) => format!("first {length} characters"),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Icd10Level {
+    Category,
+    Block,
+    Chapter,
+}
+
+impl Icd10Level {
+    pub fn name(self) -> &'static str {
+        match self {
+            Icd10Level::Category => "3-character category",
+            Icd10Level::Block => "block",
+            Icd10Level::Chapter => "chapter",
+        }
+    }
+}
+
+/// One problem in a policy file: where (line, key) and what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyIssue {
+    /// 1-based line of the key or value at fault (0 when the problem is the file as a whole).
+    pub line: usize,
+    /// The dotted key, e.g. `columns.persons.name_kanji`.
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for PolicyIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.key.is_empty()) {
+            (0, true) => f.write_str(&self.message),
+            (0, false) => write!(f, "{}: {}", self.key, self.message),
+            (line, true) => write!(f, "line {line}: {}", self.message),
+            (line, false) => write!(f, "line {line}: {}: {}", self.key, self.message),
+        }
+    }
+}
+
+/// Every problem found in a policy file, in file order.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct PolicyErrors(pub Vec<PolicyIssue>);
+
+impl fmt::Display for PolicyErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the release policy has {} problem(s):", self.0.len())?;
+        for issue in &self.0 {
+            write!(f, "\n  {issue}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ReleasePolicy {
+    /// Parses and validates a policy; every problem is reported at once.
+    ///
+    /// # Errors
+    /// [`PolicyErrors`] listing each problem with its line and key, including the Rule-18 refusals.
+    pub fn parse(text: &str) -> Result<ReleasePolicy, PolicyErrors> {
+        parse::parse(text)
+    }
+
+    /// The policy `kiban release` uses when no policy file is given: an anonymized release of every
+    /// table, with the treatments of seed 002 (age bands, prefecture, date shift, keyed pseudonyms).
+    pub fn default_anonymized(recipient: Recipient) -> ReleasePolicy {
+        let column = |name: &str, action: Action| (name.to_owned(), action);
+        let table =
+            |name: &str, columns: Vec<(String, Action)>| (name.to_owned(), columns.into_iter().collect());
+        let shift = Action::DateShift;
+        ReleasePolicy {
+            recipient,
+            mode: Mode::Anonymized,
+            reference_date: None,
+            cohort: Cohort::default(),
+            privacy: Privacy::default(),
+            peculiar: Peculiar::default(),
+            columns: [
+                table(
+                    "persons",
+                    vec![
+                        column("person_id", Action::Pseudonym),
+                        column("birth_date", Action::Generalize(Generalization::AgeBand { width: 5 })),
+                        column("sex", Action::Keep),
+                        column("address", Action::Generalize(Generalization::Prefecture)),
+                    ],
+                ),
+                table(
+                    "encounters",
+                    vec![
+                        column("class", Action::Keep),
+                        column("start_date", shift.clone()),
+                        column("end_date", shift.clone()),
+                        column("department", Action::Keep),
+                    ],
+                ),
+                table(
+                    "diagnoses",
+                    vec![
+                        column("icd10", Action::Keep),
+                        column("medis_code", Action::Keep),
+                        column("onset_date", shift.clone()),
+                        column("suspected", Action::Keep),
+                        column("main", Action::Keep),
+                    ],
+                ),
+                table(
+                    "prescriptions",
+                    vec![
+                        column("drug_code", Action::Keep),
+                        column("code_system", Action::Keep),
+                        column("drug_name", Action::Keep),
+                        column("dose", Action::Keep),
+                        column("unit", Action::Keep),
+                        column("days", Action::Keep),
+                        column("date", shift.clone()),
+                    ],
+                ),
+                table(
+                    "labs",
+                    vec![
+                        column("code", Action::Keep),
+                        column("name", Action::Keep),
+                        column("value_numeric", Action::Keep),
+                        column("value_text", Action::Keep),
+                        column("unit", Action::Keep),
+                        column("reference_range", Action::Keep),
+                        column("date", shift.clone()),
+                    ],
+                ),
+                table(
+                    "procedures",
+                    vec![
+                        column("code", Action::Keep),
+                        column("code_system", Action::Keep),
+                        column("name", Action::Keep),
+                        column("date", shift),
+                    ],
+                ),
+            ]
+            .into_iter()
+            .collect(),
+            fhir: false,
+        }
+    }
+
+    /// The action of `table.column`, when the policy releases it.
+    pub fn action(&self, table: &str, column: &str) -> Option<&Action> {
+        self.columns.get(table)?.get(column)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,172 @@
+use super::*;
+
+const GOOD: &str = r#"
+mode = "anonymized"
+reference_date = 2026-04-01
+
+[recipient]
+name = "Example University"
+address = "Tokyo"
+
+[cohort]
+diagnoses = ["E10-E14", "I10"]
+from = 2020-01-01
+to = "2025-12-31"
+
+[privacy]
+k = 10
+suppression_limit = 0.02
+km = { k = 10, m = 3 }
+
+[peculiar]
+rare_code_persons = 20
+lab_percentiles = [1, 99]
+
+[columns.persons]
+person_id = "pseudonym"
+birth_date = { generalize = "age_band", width = 10 }
+sex = "keep"
+address = { generalize = "prefecture" }
+name_kanji = "drop"
+
+[columns.diagnoses]
+icd10 = { generalize = "icd10", level = "category" }
+onset_date = { generalize = "month" }
+
+[columns.labs]
+code = "keep"
+value_numeric = { top_code = 500, bottom_code = 0 }
+date = "date_shift"
+"#;
+
+#[test]
+fn a_good_policy_parses_into_its_choices() {
+    let policy = ReleasePolicy::parse(GOOD).unwrap_or_else(|errors| panic!("{errors}"));
+    assert_eq!(policy.mode, Mode::Anonymized);
+    assert_eq!(policy.recipient.name, "Example University");
+    assert_eq!(policy.reference_date, NaiveDate::from_ymd_opt(2026, 4, 1));
+    assert_eq!(policy.cohort.diagnoses.len(), 2);
+    assert!(policy.cohort.diagnoses[0].contains("E119"));
+    assert!(!policy.cohort.diagnoses[0].contains("E150"));
+    assert!(policy.cohort.diagnoses[1].contains("I10"));
+    assert_eq!(policy.cohort.to, NaiveDate::from_ymd_opt(2025, 12, 31));
+    assert_eq!(policy.privacy.k, 10);
+    assert_eq!(policy.privacy.km, Some(KmSettings { k: 10, m: 3 }));
+    assert_eq!(policy.peculiar.rare_code_persons, 20);
+    assert_eq!(policy.peculiar.lab_percentiles, (1.0, 99.0));
+    assert_eq!(
+        policy.action("persons", "birth_date"),
+        Some(&Action::Generalize(Generalization::AgeBand { width: 10 }))
+    );
+    // `drop` and absent columns are not released.
+    assert_eq!(policy.action("persons", "name_kanji"), None);
+    assert_eq!(policy.action("persons", "phone"), None);
+    assert_eq!(
+        policy.action("labs", "value_numeric"),
+        Some(&Action::Clamp { min: Some(0.0), max: Some(500.0) })
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once_with_line_and_key() {
+    let text = r#"
+mode = "anonymised"
+colour = "blue"
+
+[recipient]
+name = ""
+
+[privacy]
+k = 1
+suppression_limit = 2.0
+
+[columns.persons]
+person_id = "keep"
+name_kana = "keep"
+insurance_number = "pseudonym"
+birth_date = "date_shift"
+shoe_size = "keep"
+sex = { generalize = "month" }
+
+[columns.labs]
+date = "keep"
+value_numeric = { round = -1 }
+"#;
+    let errors = ReleasePolicy::parse(text).expect_err("refused");
+    let find = |key: &str| {
+        errors
+            .0
+            .iter()
+            .find(|issue| issue.key == key)
+            .unwrap_or_else(|| panic!("no issue for {key}: {errors}"))
+    };
+    assert_eq!(find("mode").line, 2);
+    assert_eq!(find("colour").line, 3);
+    assert_eq!(find("recipient.name").line, 6);
+    assert_eq!(find("recipient.address").line, 0);
+    assert_eq!(find("privacy.k").line, 9);
+    assert_eq!(find("privacy.suppression_limit").line, 10);
+    let linking = find("columns.persons.person_id");
+    assert_eq!(linking.line, 13);
+    assert!(linking.message.contains("Rule 18 ③"), "{}", linking.message);
+    assert!(find("columns.persons.name_kana").message.contains("Rule 18 ①"));
+    assert!(find("columns.persons.insurance_number").message.contains("Rule 18 ②"));
+    assert!(find("columns.persons.birth_date").message.contains("Rule 18 ①"));
+    assert!(find("columns.persons.shoe_size").message.contains("unknown column"));
+    assert!(find("columns.persons.sex").message.contains("does not apply"));
+    assert!(find("columns.labs.date").message.contains("Rule 18 ⑤"));
+    assert_eq!(find("columns.labs.value_numeric.round").line, 22);
+    // Sorted by line, and the whole list is in the error's text.
+    assert!(errors.0.windows(2).all(|pair| pair[0].line <= pair[1].line));
+    let text = errors.to_string();
+    assert!(text.contains("line 13: columns.persons.person_id"), "{text}");
+}
+
+#[test]
+fn a_syntax_error_names_its_line() {
+    let errors = ReleasePolicy::parse("mode = \"anonymized\"\n[recipient\nname = 1\n").expect_err("refused");
+    assert!(errors.0.iter().any(|issue| issue.line == 2), "{errors}");
+}
+
+#[test]
+fn the_provision_id_needs_the_linkable_mode() {
+    let policy = |mode: &str| {
+        format!(
+            "mode = \"{mode}\"\n[recipient]\nname = \"U\"\naddress = \"A\"\n[columns.persons]\nperson_id = \"pseudonym\"\nprovision_id = \"keep\"\n"
+        )
+    };
+    let errors = ReleasePolicy::parse(&policy("anonymized")).expect_err("refused");
+    assert!(
+        errors.0.iter().any(|issue| issue.key == "columns.persons.provision_id" && issue.line == 7),
+        "{errors}"
+    );
+    let linkable = ReleasePolicy::parse(&policy("anonymized-linkable")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(linkable.action("persons", "provision_id"), Some(&Action::Keep));
+    let missing = "mode = \"anonymized-linkable\"\n[recipient]\nname = \"U\"\naddress = \"A\"\n[columns.persons]\nperson_id = \"pseudonym\"\n";
+    assert!(ReleasePolicy::parse(missing).is_err());
+}
+
+#[test]
+fn pseudonymized_mode_keeps_exact_event_dates_but_still_refuses_identifiers() {
+    let text = "mode = \"pseudonymized\"\n[recipient]\nname = \"U\"\naddress = \"A\"\n[columns.labs]\ndate = \"keep\"\nprovider = \"pseudonym\"\n";
+    let policy = ReleasePolicy::parse(text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(policy.action("labs", "date"), Some(&Action::Keep));
+    let text = "mode = \"pseudonymized\"\n[recipient]\nname = \"U\"\naddress = \"A\"\n[columns.persons]\nphone = \"keep\"\n";
+    let errors = ReleasePolicy::parse(text).expect_err("refused");
+    assert_eq!(errors.0.len(), 1, "{errors}");
+    assert!(errors.0[0].message.contains("Rule 18 ①"), "{errors}");
+}
+
+#[test]
+fn the_default_policy_passes_its_own_rules() {
+    let policy =
+        ReleasePolicy::default_anonymized(Recipient { name: "U".to_owned(), address: "A".to_owned() });
+    for (table, columns) in &policy.columns {
+        for (column, action) in columns {
+            let def =
+                catalog::find(table, column).unwrap_or_else(|| panic!("{table}.{column} not in the catalog"));
+            assert_eq!(catalog::type_problem(def, action), None, "{table}.{column}");
+            assert_eq!(catalog::rule_problem(def, action, policy.mode), None, "{table}.{column}");
+        }
+    }
+}
