@@ -5,7 +5,6 @@
 //! Running it again is safe: the cohort is the same bytes, so intake recognizes the extracts and stores
 //! nothing twice; linkage is replaced; a new release (with its own ledger line) is made.
 
-use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -127,12 +126,12 @@ pub fn demo(ctx: &Ctx, args: &DemoArgs) -> Result<DemoOutcome> {
     let release = release(
         ctx,
         &ReleaseArgs {
-            recipient_name: "デモ大学 医学研究科 (demo recipient)".to_owned(),
-            recipient_address: "東京都文京区本郷7-3-1 (demo address)".to_owned(),
-            k: args.k,
-            suppression_limit: 0.05,
+            recipient_name: Some("デモ大学 医学研究科 (demo recipient)".to_owned()),
+            recipient_address: Some("東京都文京区本郷7-3-1 (demo address)".to_owned()),
+            k: Some(args.k),
+            suppression_limit: Some(0.05),
             reference_date: Some(reference_date),
-            max_shift_days: NonZeroU32::new(180).context("shift bound")?,
+            policy: None,
         },
     )
     .context("making the release")?;

@@ -1,15 +1,16 @@
-//! `kiban release`: process the linked vault into an anonymized release and hand it over — ledger line and
+//! `kiban release`: process the linked vault into a release under a policy (anonymized, linkable or
+//! pseudonymized) and hand it over — ledger line and
 //! audit entry first, files second.
 
 use std::collections::{BTreeMap, HashMap};
-use std::num::NonZeroU32;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
 use kiban_audit::Outcome;
 use kiban_crypto::{DateShiftKey, PseudonymKey};
-use kiban_engine::{AnonymizationPlan, LinkedPerson, ReleaseKeys};
+use kiban_engine::policy::Recipient;
+use kiban_engine::{LinkedPerson, Mode, ProcessInputs, ReleaseKeys, ReleasePolicy};
 use kiban_model::{LocalPatientId, NaiveDate, ProviderCode};
 use kiban_release::ReportContext;
 use kiban_store::{LedgerEntry, ReleaseRecord};
@@ -18,32 +19,77 @@ use crate::link::load_vault;
 use crate::optout::OptoutMatcher;
 use crate::{Ctx, keys};
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, Default)]
 pub struct ReleaseArgs {
-    /// 提供先の氏名又は名称: the recipient's name.
-    #[arg(long)]
-    pub recipient_name: String,
-    /// 提供先の住所: the recipient's address.
-    #[arg(long)]
-    pub recipient_address: String,
-    /// Every combination of age band, sex and prefecture is shared by at least k persons.
-    #[arg(long, default_value_t = 5)]
-    pub k: usize,
-    /// Largest share of persons that may be suppressed to reach k (0.0 to 1.0).
-    #[arg(long, default_value_t = 0.05)]
-    pub suppression_limit: f64,
-    /// The date ages are computed at; today when not given.
+    /// The release policy (TOML; see docs/release-policy.md): recipient, mode, cohort, columns and their
+    /// actions. Without it, an anonymized release of every table with the default treatments is made for
+    /// the recipient given by --recipient-name and --recipient-address.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// 提供先の氏名又は名称: the recipient's name (without --policy).
+    #[arg(long, required_unless_present = "policy", conflicts_with = "policy")]
+    pub recipient_name: Option<String>,
+    /// 提供先の住所: the recipient's address (without --policy).
+    #[arg(long, required_unless_present = "policy", conflicts_with = "policy")]
+    pub recipient_address: Option<String>,
+    /// Every combination of person-level quasi-identifiers is shared by at least k persons (without
+    /// --policy; a policy sets `privacy.k`).
+    #[arg(long, conflicts_with = "policy")]
+    pub k: Option<usize>,
+    /// Largest share of persons that may be suppressed to reach k, 0.0 to 1.0 (without --policy).
+    #[arg(long, conflicts_with = "policy")]
+    pub suppression_limit: Option<f64>,
+    /// The date ages are computed at; the policy's, or today.
     #[arg(long)]
     pub reference_date: Option<NaiveDate>,
-    /// Dates are shifted by a secret per-person offset of up to this many days.
-    #[arg(long, default_value_t = NonZeroU32::new(180).expect("180 is not zero"))]
-    pub max_shift_days: NonZeroU32,
+}
+
+impl ReleaseArgs {
+    /// The policy this release follows: the file's, or the default one built from the flags.
+    ///
+    /// # Errors
+    /// An unreadable policy file, or every problem in it (line and key named).
+    pub fn policy(&self) -> Result<ReleasePolicy> {
+        let mut policy = match &self.policy {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading the release policy {}", path.display()))?;
+                ReleasePolicy::parse(&text).with_context(|| format!("release policy {}", path.display()))?
+            }
+            None => {
+                let mut policy = ReleasePolicy::default_anonymized(Recipient {
+                    name: self.recipient_name.clone().unwrap_or_default(),
+                    address: self.recipient_address.clone().unwrap_or_default(),
+                });
+                if let Some(k) = self.k {
+                    anyhow::ensure!(k >= 2, "--k must be at least 2");
+                    policy.privacy.k = k;
+                    if let Some(km) = &mut policy.privacy.km {
+                        km.k = k;
+                    }
+                }
+                if let Some(limit) = self.suppression_limit {
+                    anyhow::ensure!(
+                        (0.0..=1.0).contains(&limit),
+                        "--suppression-limit must be between 0.0 and 1.0"
+                    );
+                    policy.privacy.suppression_limit = limit;
+                }
+                policy
+            }
+        };
+        if let Some(date) = self.reference_date {
+            policy.reference_date = Some(date);
+        }
+        Ok(policy)
+    }
 }
 
 /// Where a release went.
 #[derive(Debug)]
 pub struct ReleaseOutcome {
     pub release_id: String,
+    pub mode: Mode,
     pub dir: PathBuf,
     pub report: PathBuf,
     pub ledger: LedgerEntry,
@@ -61,11 +107,7 @@ pub struct ReleaseOutcome {
 /// No linked persons, no transformation reaching k-anonymity, or a store or file failure. On error no
 /// release folder is published and no ledger line is written.
 pub fn release(ctx: &Ctx, args: &ReleaseArgs) -> Result<ReleaseOutcome> {
-    anyhow::ensure!(args.k >= 2, "--k must be at least 2");
-    anyhow::ensure!(
-        (0.0..=1.0).contains(&args.suppression_limit),
-        "--suppression-limit must be between 0.0 and 1.0"
-    );
+    let policy = args.policy()?;
     let records = load_vault(ctx)?;
     let links: HashMap<(ProviderCode, LocalPatientId), String> = ctx
         .store
@@ -106,13 +148,16 @@ pub fn release(ctx: &Ctx, args: &ReleaseArgs) -> Result<ReleaseOutcome> {
     };
     let now = ctx.now();
     let provided_on = now.date_naive();
-    let plan = AnonymizationPlan {
-        k: args.k,
-        suppression_limit: args.suppression_limit,
-        reference_date: args.reference_date.unwrap_or(provided_on),
-        max_shift_days: args.max_shift_days,
-    };
-    let dataset = match kiban_engine::anonymize(&persons, &plan, &keys) {
+    let provision_ids: BTreeMap<String, String> =
+        ctx.store.provision_ids()?.into_iter().map(|id| (id.person_id, id.provision_id)).collect();
+    if policy.mode == Mode::AnonymizedLinkable {
+        anyhow::ensure!(
+            !provision_ids.is_empty(),
+            "mode anonymized-linkable needs provision IDs: import them with `kiban linkage-material import` first"
+        );
+    }
+    let inputs = ProcessInputs { release_date: provided_on, provision_ids: &provision_ids };
+    let dataset = match kiban_engine::process(&persons, &policy, &keys, &inputs) {
         Ok(dataset) => dataset,
         Err(error) => {
             let error = anyhow::Error::new(error).context(format!("processing release {release_id}"));
@@ -131,7 +176,7 @@ pub fn release(ctx: &Ctx, args: &ReleaseArgs) -> Result<ReleaseOutcome> {
     let summary = dataset.summary();
     let context = ReportContext {
         release_id: release_id.clone(),
-        recipient_name: args.recipient_name.clone(),
+        recipient_name: policy.recipient.name.clone(),
         provided_on: provided_on.to_string(),
         facts: vec![
             ("provider records".to_owned(), records.len().to_string()),
@@ -143,19 +188,19 @@ pub fn release(ctx: &Ctx, args: &ReleaseArgs) -> Result<ReleaseOutcome> {
         .with_context(|| format!("writing the report of release {release_id}"))?;
 
     // The ledger line and the audit entry are committed before the files are handed over.
+    let n_persons_suppressed = summary.kanon.as_ref().map_or(0, |kanon| kanon.n_persons_suppressed);
     let detail = format!(
-        "{} persons, k={}, {} suppressed, {} excluded by opt-out, manifest {}",
+        "{} {} persons, {}, {n_persons_suppressed} suppressed, {n_persons_excluded} excluded by opt-out, manifest {}",
         summary.n_persons_released,
-        summary.k,
-        summary.n_persons_suppressed,
-        n_persons_excluded,
+        summary.mode.name(),
+        summary.kanon.as_ref().map_or_else(|| "no k-anonymity".to_owned(), |kanon| format!("k={}", kanon.k)),
         manifest.sha256()?
     );
     let ledger = ctx.store.record_release(
         &ReleaseRecord {
             release_id: release_id.clone(),
-            recipient_name: args.recipient_name.clone(),
-            recipient_address: args.recipient_address.clone(),
+            recipient_name: policy.recipient.name.clone(),
+            recipient_address: policy.recipient.address.clone(),
             provided_on,
             mode: summary.mode.name().to_owned(),
             items: dataset.items(),
@@ -175,15 +220,17 @@ pub fn release(ctx: &Ctx, args: &ReleaseArgs) -> Result<ReleaseOutcome> {
         n_persons_in: summary.n_persons_in,
         n_persons_excluded,
         n_persons_released: summary.n_persons_released,
-        n_persons_suppressed: summary.n_persons_suppressed,
-        smallest_class: summary.class_sizes.first().copied(),
+        n_persons_suppressed,
+        smallest_class: summary.kanon.as_ref().and_then(|kanon| kanon.class_sizes.first().copied()),
+        mode: summary.mode,
     })
 }
 
 pub(crate) fn print_outcome(outcome: &ReleaseOutcome) {
     println!(
-        "release {}: {} of {} persons released, {} suppressed, smallest class {}",
+        "release {} ({}): {} of {} persons released, {} suppressed, smallest class {}",
         outcome.release_id,
+        outcome.mode.name(),
         outcome.n_persons_released,
         outcome.n_persons_in,
         outcome.n_persons_suppressed,

@@ -6,20 +6,8 @@
 
 use kiban_columnar::Table;
 
-/// Which legal category a dataset belongs to.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum ReleaseMode {
-    /// 匿名加工医療情報 (Rule 18): identifiers removed, quasi-identifiers generalized to k-anonymity.
-    Anonymized,
-}
-
-impl ReleaseMode {
-    pub fn name(self) -> &'static str {
-        match self {
-            ReleaseMode::Anonymized => "anonymized",
-        }
-    }
-}
+use crate::policy::Mode;
+use crate::risk::RiskProfile;
 
 /// How one quasi-identifier was treated.
 #[derive(Clone, PartialEq, Debug)]
@@ -38,26 +26,67 @@ pub struct QuasiIdentifierSummary {
 /// How a dataset was made: counts and choices, never a record, a key or an offset.
 #[derive(Clone, PartialEq, Debug)]
 pub struct ProcessingSummary {
-    pub mode: ReleaseMode,
+    pub mode: Mode,
+    /// Linked persons handed to processing.
+    pub n_persons_in: usize,
+    /// Persons the policy's cohort (providers, window, diagnoses) selected.
+    pub n_persons_in_cohort: usize,
+    pub n_persons_released: usize,
+    /// The k-anonymity search on the person-level quasi-identifiers (anonymized modes only).
+    pub kanon: Option<KAnonymitySummary>,
+    /// Peculiar values treated (Rule 18 ④) and the k^m-anonymity of code sets (Rule 18 ⑤), one entry per
+    /// decision, in table order.
+    pub peculiar: Vec<PeculiarDecision>,
+    /// The largest date shift, in days, when dates are shifted (the offsets themselves are secret).
+    pub max_shift_days: Option<u32>,
+    /// Every released column and what was done to it.
+    pub columns: Vec<ColumnTreatment>,
+    /// Every column of the record model not released, as `table.column`.
+    pub removed: Vec<String>,
+}
+
+/// The k-anonymity search's outcome.
+#[derive(Clone, PartialEq, Debug)]
+pub struct KAnonymitySummary {
     pub k: usize,
     pub suppression_limit: f64,
-    pub n_persons_in: usize,
-    pub n_persons_released: usize,
-    pub n_persons_suppressed: usize,
-    /// Persons left out before anonymization because a required attribute (birth date) is missing.
-    pub n_persons_incomplete: usize,
     pub quasi_identifiers: Vec<QuasiIdentifierSummary>,
     /// Sizes of the released equivalence classes, ascending.
     pub class_sizes: Vec<usize>,
-    /// Overall loss as ARX defines it: the geometric mean of (1 + per-QI loss), minus 1.
+    /// Overall loss as ARX defines it.
     pub loss: f64,
     pub n_transformations_checked: usize,
-    /// The largest date shift applied, in days (the offsets themselves are secret).
-    pub max_shift_days: u32,
-    /// One line per column: what was done to it (e.g. `persons.age_band: birth date → 5-year age band, 90+`).
-    pub treatments: Vec<String>,
-    /// Columns removed (direct identifiers, codes), as `table.column`.
-    pub removed: Vec<String>,
+    pub n_persons_suppressed: usize,
+    /// Re-identification risk of the person-level quasi-identifiers at their base level, and as released.
+    pub risk_before: RiskProfile,
+    pub risk_after: RiskProfile,
+}
+
+/// One released column and its treatment.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ColumnTreatment {
+    pub table: String,
+    pub column: String,
+    /// The name in the released table (`birth_date` is released as `age_band`, `person_id` as `person`).
+    pub released_as: String,
+    /// Its Rule-18 class.
+    pub class: String,
+    pub action: String,
+}
+
+/// One automatic decision about peculiar values: what, in which column, how many values and rows.
+#[derive(Clone, PartialEq, Debug)]
+pub struct PeculiarDecision {
+    /// `table.column` as released.
+    pub column: String,
+    /// The rule applied, e.g. `codes held by fewer than 5 persons generalized up the ICD-10 hierarchy`.
+    pub rule: String,
+    /// Distinct values affected, per outcome (e.g. `("ICD-10 category", 12)`, `("suppressed", 2)`).
+    pub values: Vec<(String, usize)>,
+    /// Rows whose cell changed.
+    pub n_rows: usize,
+    /// Information loss of the recoding, 0 (none) to 1 (all suppressed), when the rule measures it.
+    pub loss: Option<f64>,
 }
 
 /// A processed dataset ready for release: tables plus the summary of how they were made.

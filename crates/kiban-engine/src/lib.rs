@@ -5,12 +5,18 @@
 //! Pure: no I/O, no clock, no RNG. Keys and the reference date are passed in.
 //! Invariant: [`AnonymizedDataset`] can be built only here (see `dataset.rs`).
 
+pub mod codes;
 mod dataset;
 pub mod hierarchy;
 pub mod kanon;
+pub mod kmanon;
 pub mod policy;
 mod process;
 pub mod risk;
 
-pub use dataset::{AnonymizedDataset, ProcessingSummary, QuasiIdentifierSummary, ReleaseMode};
-pub use process::{AnonymizationPlan, LinkedPerson, ProcessError, ReleaseKeys, age_at, age_band, anonymize};
+pub use dataset::{
+    AnonymizedDataset, ColumnTreatment, KAnonymitySummary, PeculiarDecision, ProcessingSummary,
+    QuasiIdentifierSummary,
+};
+pub use policy::{Mode, ReleasePolicy};
+pub use process::{LinkedPerson, ProcessError, ProcessInputs, ReleaseKeys, age_at, age_label, process};

@@ -1,46 +1,45 @@
-//! Processing linked, identified records into an anonymized dataset (匿名加工, Rule 18).
+//! Processing linked, identified records into a release under a [`ReleasePolicy`]: anonymized (匿名加工,
+//! Rule 18 ①–⑤), anonymized with the provision ID (Rule 28), or pseudonymized (仮名加工, Rule 18 ①–③).
 //!
-//! This first policy is fixed (the release-policy language comes with issue 5):
-//! - direct identifiers (names, address, phone, postal code, insurance numbers) are dropped (Rule 18 ①②);
-//! - the provider-local patient ID and the producer's linking ID are replaced by a keyed pseudonym that
-//!   differs per release (Rule 18 ③); provider codes are dropped (hospital names removed, seed 002);
-//! - the birth date becomes a 5-year age band at the plan's reference date with `90+` top-coding
-//!   (Rule 18 ④); the address becomes the prefecture;
-//! - every date of one person is shifted by the same keyed offset, so intervals are exact (seed 002 ③);
-//! - k-anonymity with record suppression on the person-level quasi-identifiers (age band, sex, prefecture),
-//!   searched over the generalization lattice with the least information loss (Rule 18 ⑤). A suppressed
-//!   person is left out of every table.
+//! The steps, in order:
+//! 1. the cohort: the policy's providers, date window and diagnosis ranges pick persons and events;
+//! 2. the person-level columns get their actions (age band, prefecture, …); in the anonymized modes they
+//!    are the quasi-identifiers of the k-anonymity search (Rule 18 ⑤), and a suppressed person is left out
+//!    of every table;
+//! 3. every released column of every table gets its action; dates move by one keyed offset per person, the
+//!    same in every table and for every provider, so intervals stay exact (seed 002 ③); linking codes
+//!    become per-release keyed pseudonyms (Rule 18 ③);
+//! 4. in the anonymized modes, peculiar values (Rule 18 ④) are treated: rare codes generalized up their
+//!    hierarchy or suppressed, diagnosis-code sets made k^m-anonymous (Rule 18 ⑤), lab outliers capped.
 //!
-//! Free-text disease names are dropped (they are provider-written text); coded diagnoses are kept.
+//! What never reaches the dataset: keys, offsets, the person ID, and every column the policy does not name.
 
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 
 use kiban_columnar::{Column, ColumnData, Table, TableError};
 use kiban_crypto::{DateShiftKey, PseudonymKey};
-use kiban_model::{Datelike, LabValue, NaiveDate, PatientRecord, Prefecture, Sex};
+use kiban_model::{NaiveDate, PatientRecord, Prefecture, Sex};
 
-use crate::dataset::{AnonymizedDataset, ProcessingSummary, QuasiIdentifierSummary, ReleaseMode};
-use crate::hierarchy::Hierarchy;
-use crate::kanon::{self, KAnonymityConfig, QuasiIdentifier};
+use crate::dataset::{
+    AnonymizedDataset, ColumnTreatment, KAnonymitySummary, ProcessingSummary, QuasiIdentifierSummary,
+};
+use crate::kanon;
+use crate::policy::{Action, CATALOG, ColumnDef, ReleasePolicy, ValueKind, catalog};
+
+mod cells;
+mod peculiar;
+mod persons;
+
+use cells::{ActionContext, Cell, Event};
+pub use cells::{age_at, age_label};
+use persons::{Ladder, NULL, PersonQi};
 
 /// One person after linkage: the producer's internal linking ID and every provider record of theirs.
 pub struct LinkedPerson<'a> {
     /// The producer's person ID (名寄せ ID). It links back to the vault, so it never leaves.
     pub person_id: String,
     pub records: Vec<&'a PatientRecord>,
-}
-
-/// The choices of an anonymized release.
-#[derive(Clone, Debug)]
-pub struct AnonymizationPlan {
-    pub k: usize,
-    /// Largest share of persons that may be suppressed, 0.0 to 1.0.
-    pub suppression_limit: f64,
-    /// The date ages are computed at (the release's reference date, passed in: the engine reads no clock).
-    pub reference_date: NaiveDate,
-    /// Dates are shifted by up to this many days either way.
-    pub max_shift_days: NonZeroU32,
 }
 
 /// The secrets of one release (加工方法等情報). They never leave the producer; nothing derived from them
@@ -50,309 +49,369 @@ pub struct ReleaseKeys {
     pub date_shift: DateShiftKey,
 }
 
+/// What processing needs besides the persons, the policy and the keys.
+pub struct ProcessInputs<'a> {
+    /// The date ages are computed at when the policy names none (the release date: the engine reads no
+    /// clock).
+    pub release_date: NaiveDate,
+    /// The provision IDs (提供用ID) that came back from the public-database linkage, by person ID.
+    pub provision_ids: &'a BTreeMap<String, String>,
+}
+
 /// Why processing failed. No variant carries a patient value.
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
     #[error("no person can be released: {0}")]
     Anonymization(#[from] kanon::EngineError),
-    #[error("building the age hierarchy: {0}")]
+    #[error("building a generalization hierarchy: {0}")]
     Hierarchy(#[from] crate::hierarchy::HierarchyError),
     #[error("building release table: {0}")]
     Table(#[from] TableError),
+    #[error("the policy releases {column}, which Rule 18 forbids: {reason}")]
+    Policy { column: String, reason: String },
+    #[error("the cohort is empty: no person matches the policy's providers, window and diagnoses")]
+    EmptyCohort,
 }
 
-const UNKNOWN: &str = "不明";
-
-/// Processes linked persons into an anonymized dataset under `plan`.
+/// Processes linked persons into a release under `policy`.
 ///
 /// # Errors
 /// [`ProcessError::Anonymization`] when no transformation reaches k-anonymity within the suppression limit
-/// (for example fewer than k persons).
-pub fn anonymize(
+/// (for example fewer than k persons); [`ProcessError::Policy`] when a policy built in code breaks Rule 18
+/// (a parsed policy cannot); [`ProcessError::EmptyCohort`].
+pub fn process(
     persons: &[LinkedPerson<'_>],
-    plan: &AnonymizationPlan,
+    policy: &ReleasePolicy,
     keys: &ReleaseKeys,
+    inputs: &ProcessInputs<'_>,
 ) -> Result<AnonymizedDataset, ProcessError> {
-    // Persons without a birth date cannot be placed in an age band; they are left out and counted.
-    let mut complete = Vec::with_capacity(persons.len());
-    for person in persons {
-        if let Some(birth_date) = consensus_birth_date(person) {
-            complete.push((person, birth_date));
-        }
+    let released = released_columns(policy)?;
+    let subjects = select_cohort(persons, policy);
+    if subjects.is_empty() {
+        return Err(ProcessError::EmptyCohort);
     }
-    let n_incomplete = persons.len() - complete.len();
+    let reference_date = policy.reference_date.unwrap_or(inputs.release_date);
+    let max_shift = NonZeroU32::new(policy.privacy.max_shift_days).unwrap_or(NonZeroU32::MIN);
+    let anonymized = policy.mode.is_anonymized();
+    let age_top_code = if anonymized { policy.peculiar.age_top_code } else { u32::MAX };
 
-    let ages: Vec<String> =
-        complete.iter().map(|(_, birth)| age_band(age_at(*birth, plan.reference_date))).collect();
-    let sexes: Vec<String> = complete.iter().map(|(person, _)| consensus_sex(person).to_owned()).collect();
-    let prefectures: Vec<String> =
-        complete.iter().map(|(person, _)| consensus_prefecture(person).to_owned()).collect();
+    // Person-level values after their actions.
+    let person_columns: Vec<&Released> =
+        released.iter().filter(|column| column.def.table == "persons").collect();
+    let pseudonym_of = |value: &str| keys.pseudonym.pseudonym(value.as_bytes()).as_str().to_owned();
+    let mut person_cells: Vec<Vec<Cell>> = Vec::with_capacity(subjects.len());
+    for subject in &subjects {
+        let offset = keys.date_shift.offset_days(subject.person_id.as_bytes(), max_shift);
+        let ctx = ActionContext { offset, reference_date, age_top_code, pseudonym: &pseudonym_of };
+        person_cells.push(
+            person_columns
+                .iter()
+                .map(|column| {
+                    let cell = person_cell(subject, column.def.column, inputs.provision_ids);
+                    let birth = match &cell {
+                        Cell::Date(birth) if column.def.kind == ValueKind::BirthDate => *birth,
+                        _ => None,
+                    };
+                    match birth.and_then(|birth| cells::top_coded_birth(birth, column.action, &ctx)) {
+                        Some(label) => Cell::Text(Some(label)),
+                        None => cells::apply(column.action, cell, &ctx),
+                    }
+                })
+                .collect(),
+        );
+    }
 
-    let qis = vec![
-        QuasiIdentifier::new("age_band", ages, age_hierarchy()?)?,
-        QuasiIdentifier::new("sex", sexes, sex_hierarchy()?)?,
-        QuasiIdentifier::new("prefecture", prefectures, prefecture_hierarchy()?)?,
-    ];
-    let cfg = KAnonymityConfig { k: plan.k, suppression_limit: plan.suppression_limit };
-    let solution = kanon::anonymize(&qis, &cfg)?;
+    // Rule 18 ⑤ on the person-level quasi-identifiers.
+    let mut kept = vec![true; subjects.len()];
+    let mut kanon_summary = None;
+    if anonymized {
+        let qi_columns: Vec<usize> = (0..person_columns.len())
+            .filter(|idx| !matches!(person_columns[*idx].def.column, "person_id" | "provision_id"))
+            .collect();
+        let qis: Vec<PersonQi> = qi_columns
+            .iter()
+            .map(|idx| PersonQi {
+                name: person_columns[*idx].name.clone(),
+                values: person_cells.iter().map(|row| qi_text(&row[*idx])).collect(),
+                ladder: Ladder::of(person_columns[*idx].action, age_top_code),
+            })
+            .collect();
+        let search =
+            persons::k_anonymize(&qis, subjects.len(), policy.privacy.k, policy.privacy.suppression_limit)?;
+        for (row, suppressed) in search.solution.suppressed().iter().enumerate() {
+            kept[row] = !suppressed;
+        }
+        for (qi, idx) in qi_columns.iter().enumerate() {
+            let generalized = &search.solution.generalized()[qi];
+            for (row, cells) in person_cells.iter_mut().enumerate() {
+                let value = generalized.get(row);
+                cells[*idx] = Cell::Text((value != NULL).then(|| value.to_owned()));
+            }
+        }
+        kanon_summary = Some(KAnonymitySummary {
+            k: policy.privacy.k,
+            suppression_limit: policy.privacy.suppression_limit,
+            quasi_identifiers: qis
+                .iter()
+                .enumerate()
+                .map(|(idx, qi)| QuasiIdentifierSummary {
+                    name: qi.name.clone(),
+                    level: search.solution.levels()[idx],
+                    max_level: search.qis[idx].hierarchy().levels() - 1,
+                    loss: search.solution.loss_per_qi().get(idx).copied().unwrap_or(0.0),
+                    level_names: qi.ladder.level_names(),
+                })
+                .collect(),
+            class_sizes: search.solution.class_sizes().to_vec(),
+            loss: search.solution.loss(),
+            n_transformations_checked: search.solution.n_nodes_checked(),
+            n_persons_suppressed: search.solution.n_suppressed(),
+            risk_before: search.risk_before,
+            risk_after: search.risk_after,
+        });
+    }
 
-    let mut released: Vec<ReleasedPerson<'_>> = Vec::new();
-    for (row, (person, _)) in complete.iter().enumerate() {
-        if solution.suppressed()[row] {
+    // Released persons, ordered by pseudonym so row order says nothing about the source order.
+    let mut order: Vec<(String, usize)> = (0..subjects.len())
+        .filter(|row| kept[*row])
+        .map(|row| (pseudonym_of(subjects[row].person_id), row))
+        .collect();
+    order.sort();
+
+    let mut tables = Vec::new();
+    let mut peculiar_decisions = Vec::new();
+    let person_pseudonym = policy.action("persons", "person_id").is_some();
+    for table_name in catalog::TABLES {
+        let columns: Vec<&Released> =
+            released.iter().filter(|column| column.def.table == table_name).collect();
+        if columns.is_empty() {
             continue;
         }
-        let pseudonym = keys.pseudonym.pseudonym(person.person_id.as_bytes()).as_str().to_owned();
-        let offset = keys.date_shift.offset_days(person.person_id.as_bytes(), plan.max_shift_days);
-        let qi_values = solution.generalized().iter().map(|column| column.get(row).to_owned()).collect();
-        released.push(ReleasedPerson { pseudonym, offset, qi_values, records: &person.records });
+        let mut building = if table_name == "persons" {
+            let mut building = Building::new(table_name, &columns, false);
+            for (_, row) in &order {
+                building.person_rows.push(*row);
+                for (idx, cell) in person_cells[*row].iter().enumerate() {
+                    cells::push(&mut building.columns[idx].1, cell.clone());
+                }
+            }
+            building
+        } else {
+            let mut building = Building::new(table_name, &columns, person_pseudonym);
+            let table_idx = event_table_index(table_name);
+            for (pseudonym, row) in &order {
+                let subject = &subjects[*row];
+                let offset = keys.date_shift.offset_days(subject.person_id.as_bytes(), max_shift);
+                let ctx = ActionContext { offset, reference_date, age_top_code, pseudonym: &pseudonym_of };
+                for (event, record) in &subject.events[table_idx] {
+                    building.add_event(*row, pseudonym, *event, record, &columns, &ctx);
+                }
+            }
+            building
+        };
+        if anonymized {
+            peculiar_decisions.extend(peculiar::treat(&mut building, policy));
+        }
+        tables.push(building.finish()?);
     }
-    // Sort by pseudonym so row order says nothing about the source order.
-    released.sort_by(|a, b| a.pseudonym.cmp(&b.pseudonym));
 
-    let tables = build_tables(&released)?;
-    let level_names = [
-        vec!["5-year band, 90+", "10-year band, 90+", "20-year band, 80+", "suppressed"],
-        vec!["kept", "suppressed"],
-        vec!["prefecture", "region", "suppressed"],
-    ];
-    let quasi_identifiers = qis
+    let columns = released
         .iter()
-        .enumerate()
-        .map(|(idx, qi)| QuasiIdentifierSummary {
-            name: qi.name().to_owned(),
-            level: solution.levels()[idx],
-            max_level: qi.hierarchy().levels() - 1,
-            loss: solution.loss_per_qi()[idx],
-            level_names: level_names[idx].iter().map(|name| (*name).to_owned()).collect(),
+        .map(|column| ColumnTreatment {
+            table: column.def.table.to_owned(),
+            column: column.def.column.to_owned(),
+            released_as: column.name.clone(),
+            class: column.def.class.name().to_owned(),
+            action: column.action.describe(),
         })
         .collect();
-    let summary = ProcessingSummary {
-        mode: ReleaseMode::Anonymized,
-        k: plan.k,
-        suppression_limit: plan.suppression_limit,
-        n_persons_in: persons.len(),
-        n_persons_released: released.len(),
-        n_persons_suppressed: solution.n_suppressed(),
-        n_persons_incomplete: n_incomplete,
-        quasi_identifiers,
-        class_sizes: solution.class_sizes().to_vec(),
-        loss: solution.loss(),
-        n_transformations_checked: solution.n_nodes_checked(),
-        max_shift_days: plan.max_shift_days.get(),
-        treatments: vec![
-            "persons.person: linking ID → per-release keyed pseudonym (HMAC-SHA-256)".to_owned(),
-            "persons.age_band: birth date → age band at the reference date, 90+ top-coded".to_owned(),
-            "persons.prefecture: address → prefecture (or region, or suppressed)".to_owned(),
-            "*.date columns: shifted by one keyed offset per person".to_owned(),
-            format!("persons: {}-anonymity on (age_band, sex, prefecture) with suppression", plan.k),
-        ],
-        removed: [
-            "name_kanji",
-            "name_kana",
-            "birth_date",
-            "postal_code",
-            "address",
-            "phone",
-            "insurer_number",
-            "insurance_symbol",
-            "insurance_number",
-            "insurance_branch",
-            "provider",
-            "local_patient_id",
-            "diagnosis_name",
-        ]
+    let removed = CATALOG
         .iter()
-        .map(|name| (*name).to_owned())
-        .collect(),
+        .filter(|def| policy.action(def.table, def.column).is_none())
+        .map(|def| format!("{}.{}", def.table, def.column))
+        .collect();
+    let summary = ProcessingSummary {
+        mode: policy.mode,
+        n_persons_in: persons.len(),
+        n_persons_in_cohort: subjects.len(),
+        n_persons_released: order.len(),
+        kanon: kanon_summary,
+        peculiar: peculiar_decisions,
+        max_shift_days: released
+            .iter()
+            .any(|column| matches!(column.action, Action::DateShift))
+            .then_some(policy.privacy.max_shift_days),
+        columns,
+        removed,
     };
     Ok(AnonymizedDataset::new(tables, summary))
 }
 
-struct ReleasedPerson<'a> {
-    pseudonym: String,
-    offset: i32,
-    /// Generalized age band, sex, prefecture.
-    qi_values: Vec<String>,
-    records: &'a [&'a PatientRecord],
+/// A column the policy releases, with its catalog entry and the name it is released under.
+struct Released<'p> {
+    def: &'static ColumnDef,
+    action: &'p Action,
+    name: String,
 }
 
-fn shift(date: NaiveDate, offset: i32) -> Option<NaiveDate> {
-    date.checked_add_signed(chrono::Duration::days(i64::from(offset)))
-}
-
-/// Builds one column of a table from rows: each row is the pseudonym plus cells.
-struct TableBuilder {
-    name: &'static str,
-    pseudonyms: Vec<Option<String>>,
-    columns: Vec<(&'static str, ColumnData)>,
-}
-
-impl TableBuilder {
-    fn new(name: &'static str, columns: Vec<(&'static str, ColumnData)>) -> TableBuilder {
-        TableBuilder { name, pseudonyms: Vec::new(), columns }
-    }
-
-    fn finish(self) -> Result<Table, TableError> {
-        let mut columns = vec![Column::new("person", ColumnData::Utf8(self.pseudonyms))];
-        columns.extend(self.columns.into_iter().map(|(name, data)| Column::new(name, data)));
-        Table::new(self.name, columns)
-    }
-}
-
-macro_rules! push {
-    ($builder:expr, $idx:expr, $variant:ident, $value:expr) => {
-        match &mut $builder.columns[$idx].1 {
-            ColumnData::$variant(values) => values.push($value),
-            _ => unreachable!("column {} of {} is declared with another type", $idx, $builder.name),
+/// The released columns in catalog order, each re-checked against Rule 18 (a policy built in code has
+/// not been through the parser's checks).
+fn released_columns(policy: &ReleasePolicy) -> Result<Vec<Released<'_>>, ProcessError> {
+    let mut released = Vec::new();
+    for (table, columns) in &policy.columns {
+        for column in columns.keys() {
+            if catalog::find(table, column).is_none() {
+                return Err(ProcessError::Policy {
+                    column: format!("{table}.{column}"),
+                    reason: "not a column of the record model".to_owned(),
+                });
+            }
         }
+    }
+    for def in CATALOG {
+        let Some(action) = policy.action(def.table, def.column) else { continue };
+        if let Some(reason) =
+            catalog::type_problem(def, action).or_else(|| catalog::rule_problem(def, action, policy.mode))
+        {
+            return Err(ProcessError::Policy { column: format!("{}.{}", def.table, def.column), reason });
+        }
+        released.push(Released { def, action, name: cells::output_name(def, action) });
+    }
+    Ok(released)
+}
+
+/// One person of the cohort: their records (of the policy's providers) and events (in its window), each
+/// table's events in timeline order.
+struct Subject<'a> {
+    person_id: &'a str,
+    records: Vec<&'a PatientRecord>,
+    /// Encounters, diagnoses, prescriptions, labs, procedures.
+    events: [Vec<(Event<'a>, &'a PatientRecord)>; 5],
+}
+
+fn event_table_index(table: &str) -> usize {
+    catalog::TABLES[1..].iter().position(|name| *name == table).unwrap_or(0)
+}
+
+fn select_cohort<'a>(persons: &'a [LinkedPerson<'a>], policy: &ReleasePolicy) -> Vec<Subject<'a>> {
+    let cohort = &policy.cohort;
+    let in_window = |date: Option<NaiveDate>| {
+        date.is_none_or(|date| {
+            cohort.from.is_none_or(|from| date >= from) && cohort.to.is_none_or(|to| date <= to)
+        })
     };
-}
-
-fn build_tables(persons: &[ReleasedPerson<'_>]) -> Result<Vec<Table>, TableError> {
-    let utf8 = || ColumnData::Utf8(Vec::new());
-    let date = || ColumnData::Date(Vec::new());
-    let mut person_table =
-        TableBuilder::new("persons", vec![("age_band", utf8()), ("sex", utf8()), ("prefecture", utf8())]);
-    let mut encounters = TableBuilder::new(
-        "encounters",
-        vec![("class", utf8()), ("start_date", date()), ("end_date", date()), ("department", utf8())],
-    );
-    let mut diagnoses = TableBuilder::new(
-        "diagnoses",
-        vec![
-            ("icd10", utf8()),
-            ("medis_code", utf8()),
-            ("onset_date", date()),
-            ("suspected", ColumnData::Bool(Vec::new())),
-            ("main", ColumnData::Bool(Vec::new())),
-        ],
-    );
-    let mut prescriptions = TableBuilder::new(
-        "prescriptions",
-        vec![
-            ("drug_code", utf8()),
-            ("code_system", utf8()),
-            ("drug_name", utf8()),
-            ("dose", ColumnData::Float64(Vec::new())),
-            ("unit", utf8()),
-            ("days", ColumnData::Int64(Vec::new())),
-            ("date", date()),
-        ],
-    );
-    let mut labs = TableBuilder::new(
-        "labs",
-        vec![
-            ("code", utf8()),
-            ("name", utf8()),
-            ("value_numeric", ColumnData::Float64(Vec::new())),
-            ("value_text", utf8()),
-            ("unit", utf8()),
-            ("reference_range", utf8()),
-            ("date", date()),
-        ],
-    );
-    let mut procedures = TableBuilder::new(
-        "procedures",
-        vec![("code", utf8()), ("code_system", utf8()), ("name", utf8()), ("date", date())],
-    );
-
+    let mut subjects = Vec::new();
     for person in persons {
-        let pseudonym = Some(person.pseudonym.clone());
-        person_table.pseudonyms.push(pseudonym.clone());
-        for (idx, value) in person.qi_values.iter().enumerate() {
-            push!(person_table, idx, Utf8, Some(value.clone()));
+        let records: Vec<&PatientRecord> = person
+            .records
+            .iter()
+            .copied()
+            .filter(|record| {
+                cohort.providers.is_empty()
+                    || cohort.providers.iter().any(|code| code == record.person.provider.as_str())
+            })
+            .collect();
+        let mut events: [Vec<(Event<'a>, &'a PatientRecord)>; 5] = Default::default();
+        for record in &records {
+            let all = [
+                record.encounters.iter().map(Event::Encounter).collect::<Vec<_>>(),
+                record.diagnoses.iter().map(Event::Diagnosis).collect(),
+                record.prescriptions.iter().map(Event::Prescription).collect(),
+                record.labs.iter().map(Event::Lab).collect(),
+                record.procedures.iter().map(Event::Procedure).collect(),
+            ];
+            for (table, list) in all.into_iter().enumerate() {
+                events[table]
+                    .extend(list.into_iter().filter(|event| in_window(event.date())).map(|e| (e, *record)));
+            }
         }
-        let offset = person.offset;
-        // Events of all the person's providers, in date order so the file reads as a timeline.
-        let mut person_encounters: Vec<_> = person.records.iter().flat_map(|r| &r.encounters).collect();
-        person_encounters.sort_by_key(|e| (e.start, e.end));
-        for encounter in person_encounters {
-            encounters.pseudonyms.push(pseudonym.clone());
-            push!(encounters, 0, Utf8, Some(encounter.class.name().to_owned()));
-            push!(encounters, 1, Date, shift(encounter.start, offset));
-            push!(encounters, 2, Date, encounter.end.and_then(|end| shift(end, offset)));
-            push!(encounters, 3, Utf8, encounter.department.clone());
+        if records.is_empty() {
+            continue;
         }
-        let mut person_diagnoses: Vec<_> = person.records.iter().flat_map(|r| &r.diagnoses).collect();
-        person_diagnoses
-            .sort_by(|a, b| (a.onset, &a.icd10, &a.medis_code).cmp(&(b.onset, &b.icd10, &b.medis_code)));
-        for diagnosis in person_diagnoses {
-            diagnoses.pseudonyms.push(pseudonym.clone());
-            push!(diagnoses, 0, Utf8, diagnosis.icd10.clone());
-            push!(diagnoses, 1, Utf8, diagnosis.medis_code.clone());
-            push!(diagnoses, 2, Date, diagnosis.onset.and_then(|onset| shift(onset, offset)));
-            push!(diagnoses, 3, Bool, Some(diagnosis.suspected));
-            push!(diagnoses, 4, Bool, Some(diagnosis.main));
+        let windowed = cohort.from.is_some() || cohort.to.is_some();
+        let has_dated_event = events.iter().flatten().any(|(event, _)| event.date().is_some());
+        if windowed && !has_dated_event {
+            continue;
         }
-        let mut person_prescriptions: Vec<_> = person.records.iter().flat_map(|r| &r.prescriptions).collect();
-        person_prescriptions.sort_by(|a, b| (a.date, &a.drug_code).cmp(&(b.date, &b.drug_code)));
-        for prescription in person_prescriptions {
-            prescriptions.pseudonyms.push(pseudonym.clone());
-            push!(prescriptions, 0, Utf8, Some(prescription.drug_code.clone()));
-            push!(prescriptions, 1, Utf8, Some(prescription.code_system.name().to_owned()));
-            push!(prescriptions, 2, Utf8, prescription.drug_name.clone());
-            push!(prescriptions, 3, Float64, prescription.dose);
-            push!(prescriptions, 4, Utf8, prescription.unit.clone());
-            push!(prescriptions, 5, Int64, prescription.days.map(i64::from));
-            push!(prescriptions, 6, Date, shift(prescription.date, offset));
+        if !cohort.diagnoses.is_empty() {
+            let matches = events[1].iter().any(|(event, _)| match event {
+                Event::Diagnosis(diagnosis) => diagnosis
+                    .icd10
+                    .as_deref()
+                    .is_some_and(|code| cohort.diagnoses.iter().any(|range| range.contains(code))),
+                _ => false,
+            });
+            if !matches {
+                continue;
+            }
         }
-        let mut person_labs: Vec<_> = person.records.iter().flat_map(|r| &r.labs).collect();
-        person_labs.sort_by(|a, b| (a.date, &a.code).cmp(&(b.date, &b.code)));
-        for lab in person_labs {
-            labs.pseudonyms.push(pseudonym.clone());
-            push!(labs, 0, Utf8, Some(lab.code.clone()));
-            push!(labs, 1, Utf8, lab.name.clone());
-            let (numeric, text) = match &lab.value {
-                LabValue::Numeric(value) => (Some(*value), None),
-                LabValue::Text(text) => (None, Some(text.clone())),
-            };
-            push!(labs, 2, Float64, numeric);
-            push!(labs, 3, Utf8, text);
-            push!(labs, 4, Utf8, lab.unit.clone());
-            push!(labs, 5, Utf8, lab.reference_range.clone());
-            push!(labs, 6, Date, shift(lab.date, offset));
+        for list in &mut events {
+            // Timeline order, ties broken by the event's own codes so the order never depends on input order.
+            list.sort_by_cached_key(|(event, record)| {
+                (event.date(), event_sort_key(*event), record.person.provider.as_str().to_owned())
+            });
         }
-        let mut person_procedures: Vec<_> = person.records.iter().flat_map(|r| &r.procedures).collect();
-        person_procedures.sort_by(|a, b| (a.date, &a.code).cmp(&(b.date, &b.code)));
-        for procedure in person_procedures {
-            procedures.pseudonyms.push(pseudonym.clone());
-            push!(procedures, 0, Utf8, Some(procedure.code.clone()));
-            push!(procedures, 1, Utf8, procedure.code_system.clone());
-            push!(procedures, 2, Utf8, procedure.name.clone());
-            push!(procedures, 3, Date, shift(procedure.date, offset));
-        }
+        subjects.push(Subject { person_id: &person.person_id, records, events });
     }
-    [person_table, encounters, diagnoses, prescriptions, labs, procedures]
-        .into_iter()
-        .map(TableBuilder::finish)
-        .collect()
+    subjects
 }
 
-/// The birth date most of the person's records agree on; ties go to the earliest date.
-fn consensus_birth_date(person: &LinkedPerson<'_>) -> Option<NaiveDate> {
-    most_common(person.records.iter().filter_map(|record| record.person.birth_date))
-}
-
-fn consensus_sex(person: &LinkedPerson<'_>) -> &'static str {
-    let sex = most_common(
-        person.records.iter().map(|record| record.person.sex).filter(|sex| !matches!(sex, Sex::Unknown)),
-    );
-    match sex {
-        Some(Sex::Male) => "M",
-        Some(Sex::Female) => "F",
-        Some(Sex::Other) => "O",
-        Some(Sex::Unknown) | None => "U",
+fn event_sort_key(event: Event<'_>) -> String {
+    match event {
+        Event::Encounter(e) => format!("{}|{:?}", e.class.name(), e.end),
+        Event::Diagnosis(d) => format!("{:?}|{:?}", d.icd10, d.medis_code),
+        Event::Prescription(p) => p.drug_code.clone(),
+        Event::Lab(l) => l.code.clone(),
+        Event::Procedure(p) => p.code.clone(),
     }
 }
 
-/// The prefecture of the first record whose address names one.
-fn consensus_prefecture(person: &LinkedPerson<'_>) -> &'static str {
-    person
-        .records
-        .iter()
-        .filter_map(|record| record.person.address.as_deref())
-        .find_map(Prefecture::of_address)
-        .map_or(UNKNOWN, |prefecture| prefecture.name)
+/// A person-level column's source value: the value most of the person's records agree on.
+fn person_cell(subject: &Subject<'_>, column: &str, provision_ids: &BTreeMap<String, String>) -> Cell {
+    let records = &subject.records;
+    match column {
+        "person_id" => Cell::Text(Some(subject.person_id.to_owned())),
+        "provision_id" => Cell::Text(provision_ids.get(subject.person_id).cloned()),
+        "birth_date" => Cell::Date(most_common(records.iter().filter_map(|r| r.person.birth_date))),
+        "sex" => {
+            Cell::Text(Some(
+                match most_common(
+                    records.iter().map(|r| r.person.sex).filter(|sex| !matches!(sex, Sex::Unknown)),
+                ) {
+                    Some(Sex::Male) => "M",
+                    Some(Sex::Female) => "F",
+                    Some(Sex::Other) => "O",
+                    Some(Sex::Unknown) | None => "U",
+                }
+                .to_owned(),
+            ))
+        }
+        // The first address that names a prefecture.
+        "address" => Cell::Text(
+            records
+                .iter()
+                .filter_map(|r| r.person.address.as_deref())
+                .find(|address| Prefecture::of_address(address).is_some())
+                .map(str::to_owned),
+        ),
+        "postal_code" => Cell::Text(
+            most_common(records.iter().filter_map(|r| r.person.postal_code.as_deref())).map(str::to_owned),
+        ),
+        // Every other person column is refused by Rule 18 before processing starts.
+        _ => Cell::Text(None),
+    }
+}
+
+/// A person-level cell as the k-anonymity search sees it.
+fn qi_text(cell: &Cell) -> String {
+    match cell {
+        Cell::Text(Some(text)) => text.clone(),
+        Cell::Date(Some(date)) => date.to_string(),
+        Cell::Number(Some(value)) => value.to_string(),
+        Cell::Integer(Some(value)) => value.to_string(),
+        Cell::Bool(Some(value)) => value.to_string(),
+        _ => NULL.to_owned(),
+    }
 }
 
 fn most_common<T: Ord + Copy>(values: impl Iterator<Item = T>) -> Option<T> {
@@ -364,49 +423,94 @@ fn most_common<T: Ord + Copy>(values: impl Iterator<Item = T>) -> Option<T> {
     counts.into_iter().rev().max_by_key(|(_, count)| *count).map(|(value, _)| value)
 }
 
-/// Completed years of age at `at`.
-pub fn age_at(birth: NaiveDate, at: NaiveDate) -> u32 {
-    let mut years = at.year() - birth.year();
-    if (at.month(), at.day()) < (birth.month(), birth.day()) {
-        years -= 1;
+/// A table being built: its released columns, plus per row the person (index into the cohort) and the
+/// source event, which the peculiar-value treatment needs and which never leave.
+struct Building<'a> {
+    name: &'static str,
+    /// The person pseudonym column, when persons are linkable across tables.
+    person: Option<Vec<Option<String>>>,
+    columns: Vec<(String, ColumnData)>,
+    /// The catalog column of each entry of `columns`.
+    sources: Vec<&'static str>,
+    person_rows: Vec<usize>,
+    events: Vec<Event<'a>>,
+}
+
+impl<'a> Building<'a> {
+    fn new(name: &'static str, columns: &[&Released<'_>], person: bool) -> Building<'a> {
+        Building {
+            name,
+            person: person.then(Vec::new),
+            columns: columns
+                .iter()
+                .map(|column| (column.name.clone(), cells::output_column(column.def, column.action)))
+                .collect(),
+            sources: columns.iter().map(|column| column.def.column).collect(),
+            person_rows: Vec::new(),
+            events: Vec::new(),
+        }
     }
-    u32::try_from(years).unwrap_or(0)
-}
 
-/// The 5-year band of an age, `90+` from 90 on.
-pub fn age_band(age: u32) -> String {
-    if age >= 90 {
-        return "90+".to_owned();
+    fn add_event(
+        &mut self,
+        person_row: usize,
+        pseudonym: &str,
+        event: Event<'a>,
+        record: &PatientRecord,
+        columns: &[&Released<'_>],
+        ctx: &ActionContext<'_>,
+    ) {
+        if let Some(person) = &mut self.person {
+            person.push(Some(pseudonym.to_owned()));
+        }
+        self.person_rows.push(person_row);
+        self.events.push(event);
+        for (idx, column) in columns.iter().enumerate() {
+            let source = cells::event_cell(event, record, column.def.column);
+            let cell = match column.def.column {
+                // Provider and local IDs get their own pseudonym domains, so no pseudonym of one kind can
+                // equal another kind's.
+                "provider" | "local_patient_id" if matches!(column.action, Action::Pseudonym) => {
+                    let Cell::Text(value) = source else { continue };
+                    let domain = if column.def.column == "provider" {
+                        format!("provider:{}", value.unwrap_or_default())
+                    } else {
+                        format!("local:{}/{}", record.person.provider.as_str(), value.unwrap_or_default())
+                    };
+                    Cell::Text(Some((ctx.pseudonym)(&domain)))
+                }
+                _ => cells::apply(column.action, source, ctx),
+            };
+            cells::push(&mut self.columns[idx].1, cell);
+        }
     }
-    let low = age / 5 * 5;
-    format!("{low}-{}", low + 4)
-}
 
-fn age_hierarchy() -> Result<Hierarchy, crate::hierarchy::HierarchyError> {
-    let mut rows = Vec::new();
-    for low in (0..90).step_by(5) {
-        let ten = low / 10 * 10;
-        let twenty =
-            if low >= 80 { "80+".to_owned() } else { format!("{}-{}", low / 20 * 20, low / 20 * 20 + 19) };
-        rows.push(vec![format!("{low}-{}", low + 4), format!("{ten}-{}", ten + 9), twenty, "*".to_owned()]);
+    /// The released column built from catalog column `source`, if released.
+    fn column_mut(&mut self, source: &str) -> Option<&mut ColumnData> {
+        let idx = self.sources.iter().position(|name| *name == source)?;
+        Some(&mut self.columns[idx].1)
     }
-    rows.push(vec!["90+".to_owned(), "90+".to_owned(), "80+".to_owned(), "*".to_owned()]);
-    Hierarchy::from_rows(&rows)
-}
 
-fn sex_hierarchy() -> Result<Hierarchy, crate::hierarchy::HierarchyError> {
-    let rows: Vec<Vec<String>> =
-        ["M", "F", "O", "U"].iter().map(|sex| vec![(*sex).to_owned(), "*".to_owned()]).collect();
-    Hierarchy::from_rows(&rows)
-}
+    fn name(&self) -> &'static str {
+        self.name
+    }
 
-fn prefecture_hierarchy() -> Result<Hierarchy, crate::hierarchy::HierarchyError> {
-    let mut rows: Vec<Vec<String>> = kiban_model::PREFECTURES
-        .iter()
-        .map(|prefecture| vec![prefecture.name.to_owned(), prefecture.region.to_owned(), "*".to_owned()])
-        .collect();
-    rows.push(vec![UNKNOWN.to_owned(), UNKNOWN.to_owned(), "*".to_owned()]);
-    Hierarchy::from_rows(&rows)
+    fn person_rows(&self) -> &[usize] {
+        &self.person_rows
+    }
+
+    fn events(&self) -> &[Event<'a>] {
+        &self.events
+    }
+
+    fn finish(self) -> Result<Table, TableError> {
+        let mut columns = Vec::with_capacity(self.columns.len() + 1);
+        if let Some(person) = self.person {
+            columns.push(Column::new("person", ColumnData::Utf8(person)));
+        }
+        columns.extend(self.columns.into_iter().map(|(name, data)| Column::new(&name, data)));
+        Table::new(self.name, columns)
+    }
 }
 
 #[cfg(test)]

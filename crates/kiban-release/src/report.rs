@@ -7,9 +7,10 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
-use kiban_engine::{AnonymizedDataset, ProcessingSummary};
+use kiban_engine::{AnonymizedDataset, Mode, ProcessingSummary};
 use serde::Serialize;
 
+use crate::table_report::{JsonRisk, risk_section};
 use crate::{Manifest, ReleaseError, io_error};
 
 /// Facts about the release that the engine does not know.
@@ -26,21 +27,30 @@ pub struct ReportContext {
 struct JsonReport<'a> {
     context: &'a ReportContext,
     mode: &'a str,
+    n_persons_in: usize,
+    n_persons_in_cohort: usize,
+    n_persons_released: usize,
+    k_anonymity: Option<JsonKAnonymity<'a>>,
+    peculiar: Vec<JsonPeculiar<'a>>,
+    max_shift_days: Option<u32>,
+    columns: Vec<JsonColumn<'a>>,
+    removed: &'a [String],
+    tables: Vec<(String, usize)>,
+}
+
+#[derive(Serialize)]
+struct JsonKAnonymity<'a> {
     k: usize,
     suppression_limit: f64,
-    n_persons_in: usize,
-    n_persons_released: usize,
     n_persons_suppressed: usize,
-    n_persons_incomplete: usize,
     n_classes: usize,
     smallest_class: Option<usize>,
     loss: f64,
     n_transformations_checked: usize,
     quasi_identifiers: Vec<JsonQi<'a>>,
-    treatments: &'a [String],
-    removed: &'a [String],
     class_size_histogram: Vec<(String, usize)>,
-    tables: Vec<(String, usize)>,
+    risk_before: JsonRisk,
+    risk_after: JsonRisk,
 }
 
 #[derive(Serialize)]
@@ -49,6 +59,24 @@ struct JsonQi<'a> {
     level: usize,
     level_name: &'a str,
     loss: f64,
+}
+
+#[derive(Serialize)]
+struct JsonPeculiar<'a> {
+    column: &'a str,
+    rule: &'a str,
+    values: &'a [(String, usize)],
+    n_rows: usize,
+    loss: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct JsonColumn<'a> {
+    table: &'a str,
+    column: &'a str,
+    released_as: &'a str,
+    class: &'a str,
+    action: &'a str,
 }
 
 /// Writes `report.html` and `report.json` into `dir`; returns the HTML path.
@@ -62,35 +90,60 @@ pub fn write_report(
     dir: &Path,
 ) -> Result<std::path::PathBuf, ReleaseError> {
     let summary = dataset.summary();
-    let histogram = class_size_histogram(&summary.class_sizes);
     let tables: Vec<(String, usize)> =
         dataset.tables().iter().map(|table| (table.name().to_owned(), table.n_rows())).collect();
     let json = JsonReport {
         context,
         mode: summary.mode.name(),
-        k: summary.k,
-        suppression_limit: summary.suppression_limit,
         n_persons_in: summary.n_persons_in,
+        n_persons_in_cohort: summary.n_persons_in_cohort,
         n_persons_released: summary.n_persons_released,
-        n_persons_suppressed: summary.n_persons_suppressed,
-        n_persons_incomplete: summary.n_persons_incomplete,
-        n_classes: summary.class_sizes.len(),
-        smallest_class: summary.class_sizes.first().copied(),
-        loss: summary.loss,
-        n_transformations_checked: summary.n_transformations_checked,
-        quasi_identifiers: summary
-            .quasi_identifiers
+        k_anonymity: summary.kanon.as_ref().map(|kanon| JsonKAnonymity {
+            k: kanon.k,
+            suppression_limit: kanon.suppression_limit,
+            n_persons_suppressed: kanon.n_persons_suppressed,
+            n_classes: kanon.class_sizes.len(),
+            smallest_class: kanon.class_sizes.first().copied(),
+            loss: kanon.loss,
+            n_transformations_checked: kanon.n_transformations_checked,
+            quasi_identifiers: kanon
+                .quasi_identifiers
+                .iter()
+                .map(|qi| JsonQi {
+                    name: &qi.name,
+                    level: qi.level,
+                    level_name: qi.level_names.get(qi.level).map_or("", String::as_str),
+                    loss: qi.loss,
+                })
+                .collect(),
+            class_size_histogram: class_size_histogram(&kanon.class_sizes),
+            risk_before: (&kanon.risk_before).into(),
+            risk_after: (&kanon.risk_after).into(),
+        }),
+        peculiar: summary
+            .peculiar
             .iter()
-            .map(|qi| JsonQi {
-                name: &qi.name,
-                level: qi.level,
-                level_name: qi.level_names.get(qi.level).map_or("", String::as_str),
-                loss: qi.loss,
+            .map(|decision| JsonPeculiar {
+                column: &decision.column,
+                rule: &decision.rule,
+                values: &decision.values,
+                n_rows: decision.n_rows,
+                loss: decision.loss,
             })
             .collect(),
-        treatments: &summary.treatments,
+        max_shift_days: summary.max_shift_days,
+        columns: summary
+            .columns
+            .iter()
+            .map(|column| JsonColumn {
+                table: &column.table,
+                column: &column.column,
+                released_as: &column.released_as,
+                class: &column.class,
+                action: &column.action,
+            })
+            .collect(),
         removed: &summary.removed,
-        class_size_histogram: histogram.clone(),
         tables: tables.clone(),
     };
     let json_path = dir.join("report.json");
@@ -98,7 +151,7 @@ pub fn write_report(
         serde_json::to_vec_pretty(&json).map_err(|source| ReleaseError::Json { what: "report", source })?;
     fs::write(&json_path, bytes).map_err(io_error(&json_path))?;
 
-    let html = render_html(summary, manifest, context, &histogram, &tables);
+    let html = render_html(summary, manifest, context, &tables);
     let html_path = dir.join("report.html");
     fs::write(&html_path, html).map_err(io_error(&html_path))?;
     Ok(html_path)
@@ -166,80 +219,148 @@ fn render_html(
     summary: &ProcessingSummary,
     manifest: &Manifest,
     context: &ReportContext,
-    histogram: &[(String, usize)],
     tables: &[(String, usize)],
 ) -> String {
     let mut html = String::new();
     let id = escape(&context.release_id);
     html.push_str(&page_head("ja", &format!("kiban release {id}")));
     let _ = write!(html, "<h1>提供報告書 / Release report {id}</h1>");
+    let category = match summary.mode {
+        Mode::Anonymized => "匿名加工医療情報 (anonymized, Rule 18 ①–⑤)",
+        Mode::AnonymizedLinkable => {
+            "匿名加工医療情報 with 提供用ID (anonymized, linkable to public databases, Rule 28)"
+        }
+        Mode::Pseudonymized => {
+            "仮名加工医療情報 (pseudonymized, Rule 18 ①–③; clinical detail and rare values kept)"
+        }
+    };
     let _ = write!(
         html,
-        "<p>匿名加工医療情報 (anonymized, Rule 18) for <b>{}</b>, provided on {}. \
-This report holds counts and choices only: no record, no key, no date offset.</p>",
+        "<p>{category} for <b>{}</b>, provided on {}. \
+This report holds counts and choices only: no record, no key, no date offset, no mapping.</p>",
         escape(&context.recipient_name),
         escape(&context.provided_on)
     );
     html.push_str("<h2>Summary</h2><table>");
-    let smallest = summary.class_sizes.first().map_or_else(|| "-".to_owned(), ToString::to_string);
     let mut rows: Vec<(String, String)> = context.facts.clone();
     rows.extend([
+        ("mode".to_owned(), summary.mode.name().to_owned()),
         ("persons processed".to_owned(), summary.n_persons_in.to_string()),
+        ("persons in the cohort".to_owned(), summary.n_persons_in_cohort.to_string()),
         ("persons released".to_owned(), summary.n_persons_released.to_string()),
-        ("persons suppressed (k-anonymity)".to_owned(), summary.n_persons_suppressed.to_string()),
-        ("persons left out (no birth date)".to_owned(), summary.n_persons_incomplete.to_string()),
-        (
-            "privacy model".to_owned(),
-            format!("{}-anonymity, suppression limit {:.1} %", summary.k, summary.suppression_limit * 100.0),
-        ),
-        ("equivalence classes".to_owned(), summary.class_sizes.len().to_string()),
-        ("smallest class".to_owned(), smallest),
-        ("information loss (ARX Loss, 0-1)".to_owned(), format!("{:.4}", summary.loss)),
-        ("transformations checked".to_owned(), summary.n_transformations_checked.to_string()),
-        (
-            "date shift".to_owned(),
-            format!("one secret offset per person, up to ±{} days", summary.max_shift_days),
-        ),
     ]);
+    if let Some(kanon) = &summary.kanon {
+        rows.extend([
+            ("persons suppressed (k-anonymity)".to_owned(), kanon.n_persons_suppressed.to_string()),
+            (
+                "privacy model".to_owned(),
+                format!("{}-anonymity, suppression limit {:.1} %", kanon.k, kanon.suppression_limit * 100.0),
+            ),
+            ("equivalence classes".to_owned(), kanon.class_sizes.len().to_string()),
+            (
+                "smallest class".to_owned(),
+                kanon.class_sizes.first().map_or_else(|| "-".to_owned(), ToString::to_string),
+            ),
+            ("information loss (ARX Loss, 0-1)".to_owned(), format!("{:.4}", kanon.loss)),
+            ("transformations checked".to_owned(), kanon.n_transformations_checked.to_string()),
+        ]);
+    }
+    rows.push((
+        "date shift".to_owned(),
+        summary.max_shift_days.map_or_else(
+            || "none".to_owned(),
+            |days| format!("one secret offset per person, up to ±{days} days"),
+        ),
+    ));
     for (key, value) in rows {
         let _ = write!(html, "<tr><th>{}</th><td>{}</td></tr>", escape(&key), escape(&value));
     }
     html.push_str("</table>");
 
-    html.push_str("<h2>Quasi-identifiers</h2><table><tr><th>column</th><th>level chosen</th><th>meaning</th><th>loss</th></tr>");
-    for qi in &summary.quasi_identifiers {
+    if let Some(kanon) = &summary.kanon {
+        html.push_str("<h2>Person-level quasi-identifiers (Rule 18 ⑤)</h2><table><tr><th>column</th><th>level chosen</th><th>meaning</th><th>loss</th></tr>");
+        for qi in &kanon.quasi_identifiers {
+            let _ = write!(
+                html,
+                "<tr><td>{}</td><td>{} of {}</td><td>{}</td><td>{:.4}</td></tr>",
+                escape(&qi.name),
+                qi.level,
+                qi.max_level,
+                escape(qi.level_names.get(qi.level).map_or("", String::as_str)),
+                qi.loss
+            );
+        }
+        html.push_str("</table>");
+        let loss_bars: Vec<(String, f64)> =
+            kanon.quasi_identifiers.iter().map(|qi| (qi.name.clone(), qi.loss)).collect();
+        html.push_str(&bar_chart("Information loss per quasi-identifier", &loss_bars, |v| format!("{v:.3}")));
+        let class_bars: Vec<(String, f64)> = class_size_histogram(&kanon.class_sizes)
+            .into_iter()
+            .map(|(label, count)| (format!("size {label}"), count as f64))
+            .collect();
+        html.push_str(&bar_chart("Equivalence classes by size (persons per class)", &class_bars, |v| {
+            format!("{v}")
+        }));
+        let person_bars = vec![
+            ("released".to_owned(), summary.n_persons_released as f64),
+            ("suppressed".to_owned(), kanon.n_persons_suppressed as f64),
+            ("outside the cohort".to_owned(), (summary.n_persons_in - summary.n_persons_in_cohort) as f64),
+        ];
+        html.push_str(&bar_chart("Persons", &person_bars, |v| format!("{v}")));
+        html.push_str("<h2>Re-identification risk of the person-level quasi-identifiers</h2>");
+        html.push_str(&risk_section(&kanon.risk_before, &kanon.risk_after));
+    }
+
+    html.push_str("<h2>Peculiar values and code combinations (Rule 18 ④ ⑤)</h2>");
+    if summary.peculiar.is_empty() {
+        html.push_str(if summary.mode.is_anonymized() {
+            "<p>No peculiar value was found.</p>"
+        } else {
+            "<p>Not applied: a pseudonymized release keeps clinical detail and rare values.</p>"
+        });
+    } else {
+        html.push_str(
+            "<table><tr><th>column</th><th>rule</th><th>values</th><th>rows changed</th><th>loss</th></tr>",
+        );
+        for decision in &summary.peculiar {
+            let values: Vec<String> =
+                decision.values.iter().map(|(what, count)| format!("{count} → {what}")).collect();
+            let _ = write!(
+                html,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&decision.column),
+                escape(&decision.rule),
+                escape(&values.join(", ")),
+                decision.n_rows,
+                decision.loss.map_or_else(|| "-".to_owned(), |loss| format!("{loss:.4}"))
+            );
+        }
+        html.push_str("</table>");
+        let bars: Vec<(String, f64)> = summary
+            .peculiar
+            .iter()
+            .map(|decision| (decision.column.clone(), decision.n_rows as f64))
+            .collect();
+        html.push_str(&bar_chart(
+            "Rows changed per column (peculiar values, code combinations)",
+            &bars,
+            |v| format!("{v}"),
+        ));
+    }
+
+    html.push_str("<h2>What was done to each column</h2><table><tr><th>column</th><th>released as</th><th>class</th><th>action</th></tr>");
+    for column in &summary.columns {
         let _ = write!(
             html,
-            "<tr><td>{}</td><td>{} of {}</td><td>{}</td><td>{:.4}</td></tr>",
-            escape(&qi.name),
-            qi.level,
-            qi.max_level,
-            escape(qi.level_names.get(qi.level).map_or("", String::as_str)),
-            qi.loss
+            "<tr><td>{}.{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&column.table),
+            escape(&column.column),
+            escape(&column.released_as),
+            escape(&column.class),
+            escape(&column.action)
         );
     }
-    html.push_str("</table>");
-    let loss_bars: Vec<(String, f64)> =
-        summary.quasi_identifiers.iter().map(|qi| (qi.name.clone(), qi.loss)).collect();
-    html.push_str(&bar_chart("Information loss per quasi-identifier", &loss_bars, |v| format!("{v:.3}")));
-
-    let class_bars: Vec<(String, f64)> =
-        histogram.iter().map(|(label, count)| (format!("size {label}"), *count as f64)).collect();
-    html.push_str(&bar_chart("Equivalence classes by size (persons per class)", &class_bars, |v| {
-        format!("{v}")
-    }));
-    let person_bars = vec![
-        ("released".to_owned(), summary.n_persons_released as f64),
-        ("suppressed".to_owned(), summary.n_persons_suppressed as f64),
-        ("no birth date".to_owned(), summary.n_persons_incomplete as f64),
-    ];
-    html.push_str(&bar_chart("Persons", &person_bars, |v| format!("{v}")));
-
-    html.push_str("<h2>What was done to each column</h2><ul>");
-    for treatment in &summary.treatments {
-        let _ = write!(html, "<li>{}</li>", escape(treatment));
-    }
-    html.push_str("</ul><p>Removed (direct identifiers, individual identification codes, linking codes): ");
+    html.push_str("</table><p>Not released (removed, or not asked for by the policy): ");
     html.push_str(&escape(&summary.removed.join(", ")));
     html.push_str("</p>");
 

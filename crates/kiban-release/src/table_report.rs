@@ -69,7 +69,7 @@ pub struct TableReport {
 }
 
 #[derive(Serialize)]
-struct JsonRisk {
+pub(crate) struct JsonRisk {
     n_rows: usize,
     n_classes: usize,
     threshold: f64,
@@ -278,8 +278,25 @@ never a cell value.</p>",
     }
     html.push_str("</table>");
 
+    html.push_str(&risk_section(&report.risk_before, &report.risk_after));
+    let classes: Vec<(String, f64)> = class_size_histogram(&report.class_sizes)
+        .into_iter()
+        .map(|(label, count)| (format!("size {label}"), count as f64))
+        .collect();
+    html.push_str(&bar_chart("Released equivalence classes by size", &classes, |v| format!("{v}")));
+
+    html.push_str("<h2>Files</h2><ul>");
+    for output in &report.outputs {
+        let _ = write!(html, "<li><code>{}</code></li>", escape(output));
+    }
+    html.push_str("</ul></body></html>\n");
+    html
+}
+
+/// The risk table and the class-size plots before and after, shared by both reports.
+pub(crate) fn risk_section(before: &RiskProfile, after: &RiskProfile) -> String {
+    let mut html = String::new();
     html.push_str("<h2>Re-identification risk</h2><table><tr><th></th><th>before</th><th>after</th></tr>");
-    let (before, after) = (&report.risk_before, &report.risk_after);
     let risk_rows = [
         ("prosecutor: highest", before.prosecutor.highest, after.prosecutor.highest),
         ("prosecutor: average", before.prosecutor.average, after.prosecutor.average),
@@ -317,17 +334,6 @@ risk equals the prosecutor's here: the table is taken as the whole population.</
     };
     html.push_str(&bar_chart("Rows by the size of their class, before", &bands(before), |v| format!("{v}")));
     html.push_str(&bar_chart("Rows by the size of their class, after", &bands(after), |v| format!("{v}")));
-    let classes: Vec<(String, f64)> = class_size_histogram(&report.class_sizes)
-        .into_iter()
-        .map(|(label, count)| (format!("size {label}"), count as f64))
-        .collect();
-    html.push_str(&bar_chart("Released equivalence classes by size", &classes, |v| format!("{v}")));
-
-    html.push_str("<h2>Files</h2><ul>");
-    for output in &report.outputs {
-        let _ = write!(html, "<li><code>{}</code></li>", escape(output));
-    }
-    html.push_str("</ul></body></html>\n");
     html
 }
 

@@ -1,9 +1,10 @@
 //! Tests of writing, checking and publishing a release.
 
-use std::num::NonZeroU32;
+use std::collections::BTreeMap;
 
 use kiban_crypto::{DateShiftKey, PseudonymKey, SecretKey};
-use kiban_engine::{AnonymizationPlan, LinkedPerson, ReleaseKeys};
+use kiban_engine::policy::Recipient;
+use kiban_engine::{LinkedPerson, ProcessInputs, ReleaseKeys, ReleasePolicy};
 use kiban_model::{IdentifiedPerson, LocalPatientId, NaiveDate, PatientRecord, ProviderCode, Sex};
 
 use super::*;
@@ -31,13 +32,13 @@ fn dataset() -> AnonymizedDataset {
         pseudonym: PseudonymKey::derive_from(&master, b"R1"),
         date_shift: DateShiftKey::derive_from(&master, b"R1"),
     };
-    let plan = AnonymizationPlan {
-        k: 5,
-        suppression_limit: 0.05,
-        reference_date: NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
-        max_shift_days: NonZeroU32::new(90).unwrap(),
-    };
-    kiban_engine::anonymize(&persons, &plan, &keys).unwrap()
+    let mut policy =
+        ReleasePolicy::default_anonymized(Recipient { name: "U".to_owned(), address: "A".to_owned() });
+    policy.privacy.max_shift_days = 90;
+    let no_ids = BTreeMap::new();
+    let inputs =
+        ProcessInputs { release_date: NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(), provision_ids: &no_ids };
+    kiban_engine::process(&persons, &policy, &keys, &inputs).unwrap()
 }
 
 #[test]

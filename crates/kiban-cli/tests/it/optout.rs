@@ -1,7 +1,6 @@
 //! Opt-out (提供停止の求め): a person who opts out reaches no later intake and no later release.
 
 use std::collections::{BTreeMap, HashSet};
-use std::num::NonZeroU32;
 use std::path::Path;
 
 use clap::Parser as _;
@@ -55,12 +54,12 @@ fn optout_for(record: &PatientRecord) -> OptoutArgs {
 
 fn release_args() -> ReleaseArgs {
     ReleaseArgs {
-        recipient_name: "デモ大学".to_owned(),
-        recipient_address: "東京都".to_owned(),
-        k: 5,
-        suppression_limit: 0.05,
+        recipient_name: Some("デモ大学".to_owned()),
+        recipient_address: Some("東京都".to_owned()),
+        k: Some(5),
+        suppression_limit: Some(0.05),
         reference_date: Some(date(2026, 4, 1)),
-        max_shift_days: NonZeroU32::new(180).unwrap(),
+        policy: None,
     }
 }
 

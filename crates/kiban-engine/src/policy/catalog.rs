@@ -152,7 +152,7 @@ pub fn find(table: &str, column: &str) -> Option<&'static ColumnDef> {
 }
 
 /// Why `action` does not fit the column's type, if it does not.
-pub(super) fn type_problem(def: &ColumnDef, action: &Action) -> Option<String> {
+pub(crate) fn type_problem(def: &ColumnDef, action: &Action) -> Option<String> {
     let fits = match action {
         Action::Keep => true,
         Action::Pseudonym => matches!(def.kind, Text | Code | Icd10),
@@ -171,7 +171,7 @@ pub(super) fn type_problem(def: &ColumnDef, action: &Action) -> Option<String> {
 }
 
 /// Why Rule 18 (or the mode) forbids `action` on the column, naming the item, if it does.
-pub(super) fn rule_problem(def: &ColumnDef, action: &Action, mode: Mode) -> Option<String> {
+pub(crate) fn rule_problem(def: &ColumnDef, action: &Action, mode: Mode) -> Option<String> {
     let refused = |why: &str| {
         Some(format!("`{}` would release {} — refused: {why}", action.keyword(), def.class.name()))
     };

@@ -1,7 +1,6 @@
 //! Tests of processing linked records into an anonymized dataset.
 
-use std::collections::HashMap;
-use std::num::NonZeroU32;
+use std::collections::{BTreeMap, HashMap};
 
 use kiban_columnar::{ColumnData, Table};
 use kiban_crypto::{DateShiftKey, PseudonymKey, SecretKey};
@@ -60,22 +59,37 @@ fn keys(seed: u8) -> ReleaseKeys {
     }
 }
 
-fn plan(k: usize) -> AnonymizationPlan {
-    AnonymizationPlan {
-        k,
-        suppression_limit: 0.1,
-        reference_date: date(2026, 4, 1),
-        max_shift_days: NonZeroU32::new(180).unwrap(),
-    }
+fn policy(k: usize) -> ReleasePolicy {
+    let mut policy = ReleasePolicy::default_anonymized(crate::policy::Recipient {
+        name: "U".to_owned(),
+        address: "A".to_owned(),
+    });
+    policy.privacy.k = k;
+    policy.privacy.suppression_limit = 0.1;
+    policy.reference_date = Some(date(2026, 4, 1));
+    policy
 }
 
-fn run(records: &[PatientRecord], k: usize, seed: u8) -> AnonymizedDataset {
-    let persons: Vec<LinkedPerson<'_>> = records
+fn linked(records: &[PatientRecord]) -> Vec<LinkedPerson<'_>> {
+    records
         .iter()
         .enumerate()
         .map(|(idx, record)| LinkedPerson { person_id: format!("P{idx}"), records: vec![record] })
-        .collect();
-    anonymize(&persons, &plan(k), &keys(seed)).unwrap()
+        .collect()
+}
+
+fn run_policy(
+    records: &[PatientRecord],
+    policy: &ReleasePolicy,
+    seed: u8,
+) -> Result<AnonymizedDataset, ProcessError> {
+    let no_ids = BTreeMap::new();
+    let inputs = ProcessInputs { release_date: date(2026, 4, 1), provision_ids: &no_ids };
+    process(&linked(records), policy, &keys(seed), &inputs)
+}
+
+fn run(records: &[PatientRecord], k: usize, seed: u8) -> AnonymizedDataset {
+    run_policy(records, &policy(k), seed).unwrap()
 }
 
 fn table<'a>(dataset: &'a AnonymizedDataset, name: &str) -> &'a Table {
@@ -100,7 +114,8 @@ fn every_person_class_is_at_least_k() {
     }
     assert!(classes.values().all(|size| *size >= 5), "a class is smaller than k");
     let summary = dataset.summary();
-    assert_eq!(summary.n_persons_released + summary.n_persons_suppressed, 200);
+    let kanon = summary.kanon.as_ref().unwrap();
+    assert_eq!(summary.n_persons_released + kanon.n_persons_suppressed, 200);
     assert_eq!(persons.n_rows(), summary.n_persons_released);
 }
 
@@ -174,23 +189,21 @@ fn pseudonyms_differ_between_releases_and_repeat_within_one() {
 #[test]
 fn too_few_persons_is_an_error_not_an_empty_release() {
     let source = records(3);
-    let persons: Vec<LinkedPerson<'_>> = source
-        .iter()
-        .enumerate()
-        .map(|(idx, record)| LinkedPerson { person_id: format!("P{idx}"), records: vec![record] })
-        .collect();
-    let mut strict = plan(5);
-    strict.suppression_limit = 0.0;
-    assert!(anonymize(&persons, &strict, &keys(1)).is_err());
+    let mut strict = policy(5);
+    strict.privacy.suppression_limit = 0.0;
+    assert!(matches!(run_policy(&source, &strict, 1), Err(ProcessError::Anonymization(_))));
 }
 
 #[test]
 fn ages_band_and_top_code() {
     assert_eq!(age_at(date(1950, 4, 2), date(2026, 4, 1)), 75);
     assert_eq!(age_at(date(1950, 4, 1), date(2026, 4, 1)), 76);
-    assert_eq!(age_band(0), "0-4");
-    assert_eq!(age_band(44), "40-44");
-    assert_eq!(age_band(89), "85-89");
-    assert_eq!(age_band(90), "90+");
-    assert_eq!(age_band(116), "90+");
+    assert_eq!(age_label(0, 5, 90), "0-4");
+    assert_eq!(age_label(44, 5, 90), "40-44");
+    assert_eq!(age_label(89, 5, 90), "85-89");
+    assert_eq!(age_label(90, 5, 90), "90+");
+    assert_eq!(age_label(116, 5, 90), "90+");
+    assert_eq!(age_label(116, 1, 90), "90+");
+    assert_eq!(age_label(89, 1, 90), "89");
+    assert_eq!(age_label(85, 20, 90), "80+");
 }
