@@ -5,6 +5,7 @@
 mod anonymize;
 mod linkage_material;
 mod optout;
+mod release_policy;
 
 use std::collections::HashMap;
 use std::path::Path;

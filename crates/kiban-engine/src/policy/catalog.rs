@@ -173,7 +173,7 @@ pub(crate) fn type_problem(def: &ColumnDef, action: &Action) -> Option<String> {
 /// Why Rule 18 (or the mode) forbids `action` on the column, naming the item, if it does.
 pub(crate) fn rule_problem(def: &ColumnDef, action: &Action, mode: Mode) -> Option<String> {
     let refused = |why: &str| {
-        Some(format!("`{}` would release {} — refused: {why}", action.keyword(), def.class.name()))
+        Some(format!("`{}` is refused on a column of class {}: {why}", action.keyword(), def.class.name()))
     };
     match def.class {
         IdentifyingDescription => match action {
