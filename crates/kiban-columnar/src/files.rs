@@ -64,33 +64,66 @@ fn file_error(path: &str, message: impl Into<String>) -> TableError {
 /// # Errors
 /// [`TableError::File`] when the table has no columns or the Parquet writer fails.
 pub fn encode_parquet(table: &Table, label: &str) -> Result<Vec<u8>, TableError> {
-    if table.columns().is_empty() {
-        return Err(file_error(
-            label,
-            format!("table {} has no columns; Parquet needs at least one", table.name()),
-        ));
+    let mut writer = ParquetWriter::new(Vec::new(), table, label)?;
+    writer.write(table)?;
+    writer.finish()
+}
+
+/// Writes a table to Parquet in chunks (tables with the same columns), so a large table never has to be
+/// in memory whole. The bytes depend only on the chunks' content and boundaries.
+pub struct ParquetWriter<W: std::io::Write + Send> {
+    writer: ArrowWriter<W>,
+    schema: Arc<Schema>,
+    label: String,
+}
+
+impl<W: std::io::Write + Send> ParquetWriter<W> {
+    /// Starts a file with the columns of `shape` (its rows are not written). `label` names it in errors.
+    ///
+    /// # Errors
+    /// [`TableError::File`] when the table has no columns or the writer cannot start.
+    pub fn new(sink: W, shape: &Table, label: &str) -> Result<ParquetWriter<W>, TableError> {
+        if shape.columns().is_empty() {
+            return Err(file_error(
+                label,
+                format!("table {} has no columns; Parquet needs at least one", shape.name()),
+            ));
+        }
+        let fields: Vec<Field> = shape
+            .columns()
+            .iter()
+            .map(|column| Field::new(&column.name, arrow_column(&column.data).0, true))
+            .collect();
+        let schema = Arc::new(Schema::new(fields));
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_created_by(CREATED_BY.to_owned())
+            .build();
+        let writer = ArrowWriter::try_new(sink, schema.clone(), Some(properties))
+            .map_err(|err| file_error(label, format!("starting the Parquet writer: {err}")))?;
+        Ok(ParquetWriter { writer, schema, label: label.to_owned() })
     }
-    let (fields, arrays): (Vec<Field>, Vec<ArrayRef>) = table
-        .columns()
-        .iter()
-        .map(|column| {
-            let (data_type, array) = arrow_column(&column.data);
-            (Field::new(&column.name, data_type, true), array)
-        })
-        .unzip();
-    let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(schema.clone(), arrays)
-        .map_err(|err| file_error(label, format!("building the Arrow batch: {err}")))?;
-    let properties = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_created_by(CREATED_BY.to_owned())
-        .build();
-    let mut bytes = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut bytes, schema, Some(properties))
-        .map_err(|err| file_error(label, format!("starting the Parquet writer: {err}")))?;
-    writer.write(&batch).map_err(|err| file_error(label, format!("writing Parquet: {err}")))?;
-    writer.close().map_err(|err| file_error(label, format!("finishing Parquet: {err}")))?;
-    Ok(bytes)
+
+    /// Appends the rows of `chunk`, which must have the columns the writer was started with.
+    ///
+    /// # Errors
+    /// [`TableError::File`] when the columns differ or the writer fails.
+    pub fn write(&mut self, chunk: &Table) -> Result<(), TableError> {
+        let arrays: Vec<ArrayRef> =
+            chunk.columns().iter().map(|column| arrow_column(&column.data).1).collect();
+        let batch = RecordBatch::try_new(self.schema.clone(), arrays)
+            .map_err(|err| file_error(&self.label, format!("building the Arrow batch: {err}")))?;
+        self.writer.write(&batch).map_err(|err| file_error(&self.label, format!("writing Parquet: {err}")))
+    }
+
+    /// Writes the footer and returns the sink.
+    ///
+    /// # Errors
+    /// [`TableError::File`] when the writer fails.
+    pub fn finish(self) -> Result<W, TableError> {
+        let label = self.label;
+        self.writer.into_inner().map_err(|err| file_error(&label, format!("finishing Parquet: {err}")))
+    }
 }
 
 /// Decodes a Parquet file held in memory into a table called `name`. `label` names the file in errors.
@@ -194,20 +227,56 @@ pub fn read_parquet(path: &Path, name: &str) -> Result<Table, TableError> {
 /// # Errors
 /// [`TableError::File`] naming `path` when the file cannot be written.
 pub fn write_csv(table: &Table, path: &Path) -> Result<(), TableError> {
-    let label = path.display().to_string();
-    let mut writer = csv::Writer::from_path(path)
-        .map_err(|err| file_error(&label, format!("creating: {}", csv_error(&err))))?;
-    let header: Vec<&str> = table.columns().iter().map(|column| column.name.as_str()).collect();
-    writer
-        .write_record(&header)
-        .map_err(|err| file_error(&label, format!("writing: {}", csv_error(&err))))?;
-    for row in 0..table.n_rows() {
-        let fields = table.columns().iter().map(|column| column.data.text_at(row).unwrap_or_default());
+    let mut writer = CsvWriter::create(path, table)?;
+    writer.write(table)?;
+    writer.finish()
+}
+
+/// Writes a table to a CSV file in chunks: the header once, then each chunk's rows.
+pub struct CsvWriter {
+    writer: csv::Writer<fs::File>,
+    label: String,
+    rows: usize,
+}
+
+impl CsvWriter {
+    /// Creates the file and writes the header of `shape`'s columns.
+    ///
+    /// # Errors
+    /// [`TableError::File`] when the file cannot be created or written.
+    pub fn create(path: &Path, shape: &Table) -> Result<CsvWriter, TableError> {
+        let label = path.display().to_string();
+        let mut writer = csv::Writer::from_path(path)
+            .map_err(|err| file_error(&label, format!("creating: {}", csv_error(&err))))?;
+        let header: Vec<&str> = shape.columns().iter().map(|column| column.name.as_str()).collect();
         writer
-            .write_record(fields)
-            .map_err(|err| file_error(&label, format!("writing row {}: {}", row + 1, csv_error(&err))))?;
+            .write_record(&header)
+            .map_err(|err| file_error(&label, format!("writing: {}", csv_error(&err))))?;
+        Ok(CsvWriter { writer, label, rows: 0 })
     }
-    writer.flush().map_err(|err| file_error(&label, format!("writing: {err}")))
+
+    /// Appends the rows of `chunk`.
+    ///
+    /// # Errors
+    /// [`TableError::File`] naming the row (never its content) that could not be written.
+    pub fn write(&mut self, chunk: &Table) -> Result<(), TableError> {
+        for row in 0..chunk.n_rows() {
+            let fields = chunk.columns().iter().map(|column| column.data.text_at(row).unwrap_or_default());
+            self.rows += 1;
+            self.writer.write_record(fields).map_err(|err| {
+                file_error(&self.label, format!("writing row {}: {}", self.rows, csv_error(&err)))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Flushes the file.
+    ///
+    /// # Errors
+    /// [`TableError::File`] when the flush fails.
+    pub fn finish(mut self) -> Result<(), TableError> {
+        self.writer.flush().map_err(|err| file_error(&self.label, format!("writing: {err}")))
+    }
 }
 
 /// The CSV error without any field content (csv's messages for UTF-8 problems can quote data).

@@ -17,7 +17,9 @@ mod files;
 mod records;
 mod table;
 
-pub use files::{decode_parquet, encode_parquet, read_parquet, write_csv, write_parquet};
+pub use files::{
+    CsvWriter, ParquetWriter, decode_parquet, encode_parquet, read_parquet, write_csv, write_parquet,
+};
 pub use records::{RECORD_TABLES, records_to_tables, tables_to_records};
 pub use table::{Column, ColumnData, Table, TableError};
 

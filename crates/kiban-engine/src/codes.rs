@@ -318,14 +318,12 @@ impl CodeHierarchy for Icd10Hierarchy {
 
     fn level(&self, code: &str) -> usize {
         if chapter_by_label(code).is_some() {
-            3
-        } else if block_by_label(code).is_some() {
-            2
-        } else if code.len() == 3 && category_of(code).is_some() {
-            1
-        } else {
-            0
+            return 3;
         }
+        if block_by_label(code).is_some() {
+            return 2;
+        }
+        usize::from(code.len() == 3 && category_of(code).is_some())
     }
 
     fn level_name(&self, level: usize) -> &'static str {

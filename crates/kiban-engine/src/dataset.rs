@@ -4,9 +4,12 @@
 //! `pub(crate)`), so anything that accepts one (the release writer) can trust that it went through
 //! processing. It holds no key, no offset and no mapping back to the source records.
 
-use kiban_columnar::Table;
+use std::fmt;
+
+use kiban_columnar::{Table, TableError};
 
 use crate::policy::Mode;
+use crate::process::Prepared;
 use crate::risk::RiskProfile;
 
 /// How one quasi-identifier was treated.
@@ -89,33 +92,63 @@ pub struct PeculiarDecision {
     pub loss: Option<f64>,
 }
 
-/// A processed dataset ready for release: tables plus the summary of how they were made.
-#[derive(Debug)]
-pub struct AnonymizedDataset {
-    tables: Vec<Table>,
+/// A processed dataset ready for release: the summary, and its tables, built on demand a chunk of persons
+/// at a time so that a release of millions of persons never holds all its rows at once.
+pub struct AnonymizedDataset<'a> {
+    prepared: Prepared<'a>,
     summary: ProcessingSummary,
 }
 
-impl AnonymizedDataset {
-    pub(crate) fn new(tables: Vec<Table>, summary: ProcessingSummary) -> AnonymizedDataset {
-        AnonymizedDataset { tables, summary }
+impl fmt::Debug for AnonymizedDataset<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The prepared state holds keys and identified records: only the shape is printed.
+        f.debug_struct("AnonymizedDataset")
+            .field("mode", &self.summary.mode)
+            .field("n_persons", &self.prepared.n_persons())
+            .finish_non_exhaustive()
     }
+}
 
-    pub fn tables(&self) -> &[Table] {
-        &self.tables
+impl<'a> AnonymizedDataset<'a> {
+    pub(crate) fn new(prepared: Prepared<'a>, summary: ProcessingSummary) -> AnonymizedDataset<'a> {
+        AnonymizedDataset { prepared, summary }
     }
 
     pub fn summary(&self) -> &ProcessingSummary {
         &self.summary
     }
 
+    /// The released tables, in release order, with their column names.
+    pub fn table_columns(&self) -> Vec<(&'static str, Vec<String>)> {
+        self.prepared.table_columns()
+    }
+
+    /// Every released table, whole. For small releases and tests; large ones use [`Self::chunks`].
+    ///
+    /// # Errors
+    /// [`TableError`] when a table cannot be built (a bug: the columns are typed by construction).
+    pub fn tables(&self) -> Result<Vec<Table>, TableError> {
+        self.prepared.build(0..self.prepared.n_persons())
+    }
+
+    /// The released tables for consecutive chunks of `persons_per_chunk` released persons, in release order:
+    /// concatenating the chunks' tables gives [`Self::tables`].
+    pub fn chunks(
+        &self,
+        persons_per_chunk: usize,
+    ) -> impl Iterator<Item = Result<Vec<Table>, TableError>> + '_ {
+        let n = self.prepared.n_persons();
+        let step = persons_per_chunk.max(1);
+        // An empty release still has its (empty) tables.
+        let starts: Vec<usize> = if n == 0 { vec![0] } else { (0..n).step_by(step).collect() };
+        starts.into_iter().map(move |start| self.prepared.build(start..(start + step).min(n)))
+    }
+
     /// Every released column as `table.column`: the "items provided" of the ledger (Rule 12).
     pub fn items(&self) -> Vec<String> {
-        self.tables
-            .iter()
-            .flat_map(|table| {
-                table.columns().iter().map(move |column| format!("{}.{}", table.name(), column.name))
-            })
+        self.table_columns()
+            .into_iter()
+            .flat_map(|(table, columns)| columns.into_iter().map(move |column| format!("{table}.{column}")))
             .collect()
     }
 }

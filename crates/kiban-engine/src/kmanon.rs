@@ -15,7 +15,8 @@
 //! `E119` are never released together — generalizing `E119` to `E11` takes every observed `E11x` with it.
 //! When the input itself holds a code and one of its ancestors, the finer code starts at that ancestor.
 //! Suppression happens only at the top: a node is suppressed when no ancestor covers more observed codes,
-//! i.e. when even the top of its hierarchy would be as rare.
+//! i.e. when even the top of its hierarchy would be as rare, and only for a violating itemset none of whose
+//! codes can be generalized any more.
 //!
 //! # Information loss
 //!
@@ -32,9 +33,10 @@
 //! 1. for itemset sizes `i = 1..=m`, repeat passes until no `i`-itemset is violating (generalization is
 //!    monotone: it never breaks a smaller size already fixed, so sizes are fixed in increasing order);
 //! 2. a pass counts the supports of all `i`-itemsets of the generalized sets and collects the violating ones;
-//! 3. each violating itemset can be repaired by one *step* per item: replacing the item's cut node and all
-//!    its cut siblings by their lowest common ancestor that covers more observed codes, or suppressing the
-//!    node when there is none;
+//! 3. a violating itemset can be repaired by a *step* on one of its items: replacing the item's cut node,
+//!    and every cut node under the same ancestor, by its lowest ancestor that covers more observed codes;
+//!    only when no item has such an ancestor is suppressing one of them a step (suppression comes last:
+//!    generalizing the other codes of the itemset often makes the top node common enough);
 //! 4. steps are chosen like a weighted set cover: least loss added per violating itemset touched first
 //!    (lazily re-scored), each violating itemset claimed by at most one step per pass, and no two chosen
 //!    steps on one root-to-leaf path; all chosen steps are applied, and the next pass re-counts.
@@ -51,9 +53,6 @@ use crate::codes::{CodeHierarchy, MAX_HIERARCHY_DEPTH};
 
 #[cfg(test)]
 mod tests;
-
-/// Itemsets of up to this many codes are counted with a compact key; larger ones with a slower one.
-const COMPACT_ITEMSET: usize = 4;
 
 /// Makes `sets` k^m-anonymous by global generalization along `hierarchy`, with the least information loss
 /// the greedy finds, and returns the recoding (see the module documentation).
@@ -76,12 +75,29 @@ pub fn anonymize<S: AsRef<str>>(
         return KmSolution::suppressing_all(sets, k, m);
     };
     let persons = input.persons.map(|code| forest.node_of_code[code as usize]);
-    let mut search = Search::new(&forest, persons, to_u64(k));
+    let mut search = Search::new(&forest, persons, to_u64(k), usize::MAX);
     let initial_violations = if k > 1 { count_violations(&input.persons, to_u64(k), m) } else { 0 };
     if k > 1 {
         search.run(m);
     }
     KmSolution::from_search(&search, hierarchy, k, m, initial_violations)
+}
+
+/// [`anonymize`] with at most `steps_per_pass` steps per pass, to compare with the pure greedy.
+#[cfg(test)]
+fn anonymize_stepwise<S: AsRef<str>>(
+    sets: &[Vec<S>],
+    k: usize,
+    m: usize,
+    hierarchy: &dyn CodeHierarchy,
+    steps_per_pass: usize,
+) -> Option<KmSolution> {
+    let input = Interned::new(sets)?;
+    let forest = Forest::build(&input.codes, hierarchy)?;
+    let persons = input.persons.map(|code| forest.node_of_code[code as usize]);
+    let mut search = Search::new(&forest, persons, to_u64(k), steps_per_pass);
+    search.run(m);
+    Some(KmSolution::from_search(&search, hierarchy, k, m, 0))
 }
 
 /// The number of itemsets of 1 to `m` codes contained in at least one and fewer than `k` of `sets` — 0
@@ -350,14 +366,13 @@ impl Interned {
             row.clear();
             for code in set {
                 let code = code.as_ref();
-                let id = match index.get(code) {
-                    Some(&id) => id,
-                    None => {
-                        let id = u32::try_from(first_seen.len()).ok().filter(|&id| id < u32::MAX)?;
-                        index.insert(code, id);
-                        first_seen.push(code);
-                        id
-                    }
+                let id = if let Some(&id) = index.get(code) {
+                    id
+                } else {
+                    let id = u32::try_from(first_seen.len()).ok().filter(|&id| id < u32::MAX)?;
+                    index.insert(code, id);
+                    first_seen.push(code);
+                    id
                 };
                 row.push(id);
             }
@@ -413,16 +428,15 @@ impl Forest {
                     break;
                 }
                 let Some(label) = hierarchy.parent(&labels[current as usize]) else { break };
-                let next = match ids.get(&label) {
-                    Some(&id) => id,
-                    None => {
-                        let id = u32::try_from(labels.len()).ok().filter(|&id| id < u32::MAX)?;
-                        ids.insert(label.clone(), id);
-                        labels.push(label);
-                        parent.push(None);
-                        walked.push(false);
-                        id
-                    }
+                let next = if let Some(&id) = ids.get(&label) {
+                    id
+                } else {
+                    let id = u32::try_from(labels.len()).ok().filter(|&id| id < u32::MAX)?;
+                    ids.insert(label.clone(), id);
+                    labels.push(label);
+                    parent.push(None);
+                    walked.push(false);
+                    id
                 };
                 if chain.contains(&next) {
                     break;
@@ -506,6 +520,8 @@ struct Search<'a> {
     /// The current recoding of each observed node (`None`: suppressed); other entries are unused.
     release: Vec<Option<u32>>,
     k: u64,
+    /// At most this many steps per pass (tests compare batches with the one-step greedy).
+    steps_per_pass: usize,
     passes: usize,
 }
 
@@ -547,7 +563,7 @@ struct Cut {
 
 impl<'a> Search<'a> {
     /// Starts from the input, each code at its highest observed ancestor (or itself).
-    fn new(forest: &'a Forest, persons: Rows, k: u64) -> Search<'a> {
+    fn new(forest: &'a Forest, persons: Rows, k: u64, steps_per_pass: usize) -> Search<'a> {
         let mut freq = vec![0u64; forest.n_nodes()];
         for &node in &persons.items {
             freq[node as usize] += 1;
@@ -561,7 +577,7 @@ impl<'a> Search<'a> {
                 highest_observed.filter(|_| forest.observed[node as usize])
             })
             .collect();
-        Search { forest, persons, freq, release, k, passes: 0 }
+        Search { forest, persons, freq, release, k, steps_per_pass, passes: 0 }
     }
 
     fn run(&mut self, m: usize) {
@@ -604,34 +620,34 @@ impl<'a> Search<'a> {
         cut
     }
 
-    /// The target of the step that repairs a cut node: its step-up node, or itself (suppression).
-    fn target(&self, node: u32) -> u32 {
-        self.forest.step_up[node as usize].unwrap_or(node)
-    }
-
     /// Chooses the steps of one pass (see the module documentation, step 4).
     fn choose_steps(&self, violations: &Itemsets, cut: &Cut) -> Vec<u32> {
         let n_nodes = self.forest.n_nodes();
-        let mut touches: Vec<Vec<u32>> = vec![Vec::new(); n_nodes];
+        let mut itemsets_of: Vec<Vec<u32>> = vec![Vec::new(); n_nodes];
         let mut targets = Vec::with_capacity(violations.size);
         for (index, itemset) in violations.iter().enumerate() {
+            // Suppression is the last resort: only for an itemset whose items are all at their top.
             targets.clear();
             for &node in itemset {
-                let target = self.target(node);
-                if !targets.contains(&target) {
-                    targets.push(target);
+                if let Some(up) = self.forest.step_up[node as usize]
+                    && !targets.contains(&up)
+                {
+                    targets.push(up);
                 }
             }
+            if targets.is_empty() {
+                targets.extend_from_slice(itemset);
+            }
             for &target in &targets {
-                touches[target as usize].push(to_u32(index));
+                itemsets_of[target as usize].push(to_u32(index));
             }
         }
         let costs = self.step_costs(cut);
         let mut heap: BinaryHeap<Candidate> = (0..to_u32(n_nodes))
-            .filter(|&target| !touches[target as usize].is_empty())
+            .filter(|&target| !itemsets_of[target as usize].is_empty())
             .map(|target| Candidate {
                 cost: costs[target as usize],
-                benefit: to_u64(touches[target as usize].len()),
+                benefit: to_u64(itemsets_of[target as usize].len()),
                 target,
             })
             .collect();
@@ -640,8 +656,8 @@ impl<'a> Search<'a> {
         let mut below_chosen = vec![false; n_nodes];
         let mut chosen = Vec::new();
         while let Some(candidate) = heap.pop() {
-            let touched = &touches[candidate.target as usize];
-            let fresh = to_u64(touched.iter().filter(|&&index| !claimed[index as usize]).count());
+            let its_itemsets = &itemsets_of[candidate.target as usize];
+            let fresh = to_u64(its_itemsets.iter().filter(|&&index| !claimed[index as usize]).count());
             if fresh == 0 {
                 continue;
             }
@@ -649,7 +665,7 @@ impl<'a> Search<'a> {
                 heap.push(Candidate { benefit: fresh, ..candidate });
                 continue;
             }
-            for &index in touched {
+            for &index in its_itemsets {
                 claimed[index as usize] = true;
             }
             // A step on the path of a chosen one waits for the next pass, and so do its itemsets.
@@ -663,6 +679,9 @@ impl<'a> Search<'a> {
                 below_chosen[node as usize] = true;
             }
             chosen.push(candidate.target);
+            if chosen.len() >= self.steps_per_pass {
+                break;
+            }
         }
         chosen
     }
@@ -741,51 +760,157 @@ impl Itemsets {
 
 /// The `size`-itemsets of `sets` with support in `[1, k)`, in itemset order.
 fn violating_itemsets(sets: &Rows, size: usize, k: u64) -> Itemsets {
-    fn collect<K: ItemsetKey>(sets: &Rows, size: usize, k: u64) -> Itemsets {
-        let mut keys: Vec<K> = count_itemsets::<K>(sets, size)
-            .into_iter()
-            .filter(|(_, support)| u64::from(*support) < k)
-            .map(|(key, _)| key)
-            .collect();
-        keys.sort_unstable();
-        let mut items = Vec::with_capacity(keys.len() * size);
-        for key in &keys {
-            key.unpack(size, &mut items);
-        }
-        Itemsets { size, items }
-    }
-    if size <= COMPACT_ITEMSET {
-        collect::<u128>(sets, size, k)
-    } else {
-        collect::<Box<[u32]>>(sets, size, k)
-    }
+    let mut items = Vec::new();
+    visit_violations(sets, size, k, |itemset| items.extend_from_slice(itemset));
+    Itemsets { size, items }
 }
 
 /// The number of itemsets of sizes `1..=m` with support in `[1, k)`.
 fn count_violations(sets: &Rows, k: u64, m: usize) -> usize {
-    fn count<K: ItemsetKey>(sets: &Rows, size: usize, k: u64) -> usize {
-        count_itemsets::<K>(sets, size).values().filter(|&&support| u64::from(support) < k).count()
-    }
     let largest = sets.iter().map(<[u32]>::len).max().unwrap_or(0);
-    (1..=m.min(largest))
-        .map(|size| {
-            if size <= COMPACT_ITEMSET {
-                count::<u128>(sets, size, k)
-            } else {
-                count::<Box<[u32]>>(sets, size, k)
+    let mut count = 0;
+    for size in 1..=m.min(largest) {
+        visit_violations(sets, size, k, |_| count += 1);
+    }
+    count
+}
+
+/// Calls `visit` with every `size`-itemset of `sets` whose support is in `[1, k)`, in itemset order.
+///
+/// Singletons and pairs are counted in arrays over the ids present (pairs while the triangle of them
+/// stays under [`MAX_DENSE_PAIRS`]), which is several times faster than hashing; larger itemsets, or
+/// pairs over a large domain, in a hash map.
+fn visit_violations(sets: &Rows, size: usize, k: u64, mut visit: impl FnMut(&[u32])) {
+    let rare = |support: u32| support > 0 && u64::from(support) < k;
+    match size {
+        0 => {}
+        1 => {
+            let n_ids = sets.items.iter().max().map_or(0, |&id| id as usize + 1);
+            let mut supports = vec![0u32; n_ids];
+            for &id in &sets.items {
+                supports[id as usize] = supports[id as usize].saturating_add(1);
             }
-        })
-        .sum()
+            for (id, &support) in supports.iter().enumerate() {
+                if rare(support) {
+                    visit(&[to_u32(id)]);
+                }
+            }
+        }
+        _ => {
+            if size == 2
+                && let Some(pairs) = DensePairs::count(sets)
+            {
+                pairs.visit(rare, visit);
+            } else {
+                // The narrowest key that holds `size` ids of `bits` bits each.
+                let largest = sets.items.iter().max().map_or(0, |&id| id);
+                let bits = (u32::BITS - largest.leading_zeros()).max(1);
+                let total = u32::try_from(size).map_or(u32::MAX, |size| size.saturating_mul(bits));
+                if total <= u64::BITS {
+                    visit_hashed::<u64>(sets, size, bits, rare, visit);
+                } else if total <= u128::BITS {
+                    visit_hashed::<u128>(sets, size, bits, rare, visit);
+                } else {
+                    visit_hashed::<Box<[u32]>>(sets, size, bits, rare, visit);
+                }
+            }
+        }
+    }
+}
+
+/// The most pair counters [`DensePairs`] allocates (64 MiB): pairs over up to about 5,800 distinct codes.
+const MAX_DENSE_PAIRS: usize = 1 << 24;
+
+/// Supports of all pairs over the ids present, in a triangular array.
+struct DensePairs {
+    /// The ids present, ascending; their positions are the compact ids.
+    ids: Vec<u32>,
+    /// `row_start[i]`: where the pairs `(i, j > i)` start in `supports`.
+    row_start: Vec<usize>,
+    supports: Vec<u32>,
+}
+
+impl DensePairs {
+    /// `None` when the pairs over the ids present exceed [`MAX_DENSE_PAIRS`].
+    fn count(sets: &Rows) -> Option<DensePairs> {
+        let mut present = vec![false; sets.items.iter().max().map_or(0, |&id| id as usize + 1)];
+        for &id in &sets.items {
+            present[id as usize] = true;
+        }
+        let ids: Vec<u32> = (0..to_u32(present.len())).filter(|&id| present[id as usize]).collect();
+        let n = ids.len();
+        if n.saturating_mul(n.saturating_sub(1)) / 2 > MAX_DENSE_PAIRS {
+            return None;
+        }
+        let mut compact = vec![0u32; present.len()];
+        for (position, &id) in ids.iter().enumerate() {
+            compact[id as usize] = to_u32(position);
+        }
+        let mut row_start = Vec::with_capacity(n);
+        let mut next = 0;
+        for i in 0..n {
+            row_start.push(next);
+            next += n - i - 1;
+        }
+        let mut supports = vec![0u32; next];
+        let mut row = Vec::new();
+        for set in sets.iter() {
+            row.clear();
+            row.extend(set.iter().map(|&id| compact[id as usize] as usize));
+            for (a, &i) in row.iter().enumerate() {
+                // Pair (i, j) with j > i sits at row_start[i] + (j - i - 1).
+                let base = row_start[i];
+                for &j in &row[a + 1..] {
+                    let at = base + (j - i - 1);
+                    supports[at] = supports[at].saturating_add(1);
+                }
+            }
+        }
+        Some(DensePairs { ids, row_start, supports })
+    }
+
+    fn visit(&self, rare: impl Fn(u32) -> bool, mut visit: impl FnMut(&[u32])) {
+        for (i, &start) in self.row_start.iter().enumerate() {
+            let row = &self.supports[start..start + self.ids.len() - i - 1];
+            for (offset, &support) in row.iter().enumerate() {
+                if rare(support) {
+                    visit(&[self.ids[i], self.ids[i + 1 + offset]]);
+                }
+            }
+        }
+    }
+}
+
+/// As [`visit_violations`], with the supports in a hash map keyed by `K`.
+fn visit_hashed<K: ItemsetKey>(
+    sets: &Rows,
+    size: usize,
+    bits: u32,
+    rare: impl Fn(u32) -> bool,
+    mut visit: impl FnMut(&[u32]),
+) {
+    let mut keys: Vec<K> = count_itemsets::<K>(sets, size, bits)
+        .into_iter()
+        .filter(|(_, support)| rare(*support))
+        .map(|(key, _)| key)
+        .collect();
+    keys.sort_unstable();
+    let mut itemset = Vec::with_capacity(size);
+    for key in &keys {
+        itemset.clear();
+        key.unpack(size, bits, &mut itemset);
+        visit(&itemset);
+    }
 }
 
 /// The support of every `size`-itemset contained in some set.
-fn count_itemsets<K: ItemsetKey>(sets: &Rows, size: usize) -> HashMap<K, u32, FastBuild> {
+fn count_itemsets<K: ItemsetKey>(sets: &Rows, size: usize, bits: u32) -> HashMap<K, u32, FastBuild> {
     let mut supports: HashMap<K, u32, FastBuild> = HashMap::default();
     let mut positions = Vec::with_capacity(size);
     let mut chosen = Vec::with_capacity(size);
     for set in sets.iter() {
         for_each_combination(set, size, &mut positions, &mut chosen, |itemset| {
-            let support = supports.entry(K::pack(itemset)).or_insert(0);
+            let support = supports.entry(K::pack(itemset, bits)).or_insert(0);
             *support = support.saturating_add(1);
         });
     }
@@ -819,34 +944,48 @@ fn for_each_combination(
     }
 }
 
-/// A hashable, ordered key for an itemset of ids in ascending order.
+/// A hashable, ordered key for an itemset of ids in ascending order, each id taking `bits` bits where the
+/// key packs them (the first id in the most significant place, so that key order is itemset order).
 trait ItemsetKey: Eq + Hash + Ord {
-    fn pack(items: &[u32]) -> Self;
-    /// Appends the `size` items of the key to `out`, ascending.
-    fn unpack(&self, size: usize, out: &mut Vec<u32>);
+    fn pack(items: &[u32], bits: u32) -> Self;
+    /// Appends the `size` ids of the key to `out`, ascending.
+    fn unpack(&self, size: usize, bits: u32, out: &mut Vec<u32>);
 }
 
-/// Up to four ids of 32 bits each; the first id in the most significant place, so that key order is
-/// itemset order.
-impl ItemsetKey for u128 {
-    fn pack(items: &[u32]) -> u128 {
-        items.iter().fold(0, |key, &item| (key << 32) | u128::from(item))
+impl ItemsetKey for u64 {
+    fn pack(items: &[u32], bits: u32) -> u64 {
+        items.iter().fold(0, |key, &item| (key << bits) | u64::from(item))
     }
 
-    fn unpack(&self, size: usize, out: &mut Vec<u32>) {
-        for position in (0..size).rev() {
-            out.push(low_u32(self >> (32 * position)));
-        }
+    fn unpack(&self, size: usize, bits: u32, out: &mut Vec<u32>) {
+        unpack_bits(u128::from(*self), size, bits, out);
+    }
+}
+
+impl ItemsetKey for u128 {
+    fn pack(items: &[u32], bits: u32) -> u128 {
+        items.iter().fold(0, |key, &item| (key << bits) | u128::from(item))
+    }
+
+    fn unpack(&self, size: usize, bits: u32, out: &mut Vec<u32>) {
+        unpack_bits(*self, size, bits, out);
     }
 }
 
 impl ItemsetKey for Box<[u32]> {
-    fn pack(items: &[u32]) -> Box<[u32]> {
+    fn pack(items: &[u32], _bits: u32) -> Box<[u32]> {
         items.into()
     }
 
-    fn unpack(&self, _size: usize, out: &mut Vec<u32>) {
+    fn unpack(&self, _size: usize, _bits: u32, out: &mut Vec<u32>) {
         out.extend_from_slice(self);
+    }
+}
+
+fn unpack_bits(key: u128, size: usize, bits: u32, out: &mut Vec<u32>) {
+    let mask = (1u128 << bits) - 1;
+    for position in (0..to_u32(size)).rev() {
+        out.push(low_u32((key >> (bits * position)) & mask));
     }
 }
 

@@ -105,7 +105,7 @@ impl CodeRange {
         let text = text.trim().to_ascii_uppercase().replace('.', "");
         let (from, to) = text.split_once('-').unwrap_or((&text, &text));
         let valid = |part: &str| {
-            part.len() >= 1
+            !part.is_empty()
                 && part.chars().next().is_some_and(|c| c.is_ascii_uppercase())
                 && part.chars().skip(1).all(|c| c.is_ascii_alphanumeric())
         };

@@ -79,12 +79,12 @@ pub enum ProcessError {
 /// [`ProcessError::Anonymization`] when no transformation reaches k-anonymity within the suppression limit
 /// (for example fewer than k persons); [`ProcessError::Policy`] when a policy built in code breaks Rule 18
 /// (a parsed policy cannot); [`ProcessError::EmptyCohort`].
-pub fn process(
-    persons: &[LinkedPerson<'_>],
-    policy: &ReleasePolicy,
-    keys: &ReleaseKeys,
+pub fn process<'a>(
+    persons: &'a [LinkedPerson<'a>],
+    policy: &'a ReleasePolicy,
+    keys: &'a ReleaseKeys,
     inputs: &ProcessInputs<'_>,
-) -> Result<AnonymizedDataset, ProcessError> {
+) -> Result<AnonymizedDataset<'a>, ProcessError> {
     let released = released_columns(policy)?;
     let subjects = select_cohort(persons, policy);
     if subjects.is_empty() {
@@ -178,43 +178,6 @@ pub fn process(
         .collect();
     order.sort();
 
-    let mut tables = Vec::new();
-    let mut peculiar_decisions = Vec::new();
-    let person_pseudonym = policy.action("persons", "person_id").is_some();
-    for table_name in catalog::TABLES {
-        let columns: Vec<&Released> =
-            released.iter().filter(|column| column.def.table == table_name).collect();
-        if columns.is_empty() {
-            continue;
-        }
-        let mut building = if table_name == "persons" {
-            let mut building = Building::new(table_name, &columns, false);
-            for (_, row) in &order {
-                building.person_rows.push(*row);
-                for (idx, cell) in person_cells[*row].iter().enumerate() {
-                    cells::push(&mut building.columns[idx].1, cell.clone());
-                }
-            }
-            building
-        } else {
-            let mut building = Building::new(table_name, &columns, person_pseudonym);
-            let table_idx = event_table_index(table_name);
-            for (pseudonym, row) in &order {
-                let subject = &subjects[*row];
-                let offset = keys.date_shift.offset_days(subject.person_id.as_bytes(), max_shift);
-                let ctx = ActionContext { offset, reference_date, age_top_code, pseudonym: &pseudonym_of };
-                for (event, record) in &subject.events[table_idx] {
-                    building.add_event(*row, pseudonym, *event, record, &columns, &ctx);
-                }
-            }
-            building
-        };
-        if anonymized {
-            peculiar_decisions.extend(peculiar::treat(&mut building, policy));
-        }
-        tables.push(building.finish()?);
-    }
-
     let columns = released
         .iter()
         .map(|column| ColumnTreatment {
@@ -230,21 +193,47 @@ pub fn process(
         .filter(|def| policy.action(def.table, def.column).is_none())
         .map(|def| format!("{}.{}", def.table, def.column))
         .collect();
+    let max_shift_days = released
+        .iter()
+        .any(|column| matches!(column.action, Action::DateShift))
+        .then_some(policy.privacy.max_shift_days);
+    let person_cells: BTreeMap<usize, Vec<Cell>> =
+        order.iter().map(|(_, row)| (*row, std::mem::take(&mut person_cells[*row]))).collect();
+    let n_persons_in_cohort = subjects.len();
+    let n_persons_released = order.len();
+    let mut prepared = Prepared {
+        released,
+        subjects,
+        order,
+        person_cells,
+        keys,
+        max_shift,
+        reference_date,
+        age_top_code,
+        person_pseudonym: policy.action("persons", "person_id").is_some(),
+        treatments: peculiar::Treatments::default(),
+    };
+    // Rule 18 ④ and ⑤ on the codes and values of the released persons' events.
+    let peculiar_decisions = if anonymized {
+        let (treatments, decisions) = peculiar::prepare(&prepared, policy);
+        prepared.treatments = treatments;
+        decisions
+    } else {
+        Vec::new()
+    };
+
     let summary = ProcessingSummary {
         mode: policy.mode,
         n_persons_in: persons.len(),
-        n_persons_in_cohort: subjects.len(),
-        n_persons_released: order.len(),
+        n_persons_in_cohort,
+        n_persons_released,
         kanon: kanon_summary,
         peculiar: peculiar_decisions,
-        max_shift_days: released
-            .iter()
-            .any(|column| matches!(column.action, Action::DateShift))
-            .then_some(policy.privacy.max_shift_days),
+        max_shift_days,
         columns,
         removed,
     };
-    Ok(AnonymizedDataset::new(tables, summary))
+    Ok(AnonymizedDataset::new(prepared, summary))
 }
 
 /// A column the policy releases, with its catalog entry and the name it is released under.
@@ -423,93 +412,151 @@ fn most_common<T: Ord + Copy>(values: impl Iterator<Item = T>) -> Option<T> {
     counts.into_iter().rev().max_by_key(|(_, count)| *count).map(|(value, _)| value)
 }
 
-/// A table being built: its released columns, plus per row the person (index into the cohort) and the
-/// source event, which the peculiar-value treatment needs and which never leave.
-struct Building<'a> {
-    name: &'static str,
-    /// The person pseudonym column, when persons are linkable across tables.
-    person: Option<Vec<Option<String>>>,
-    columns: Vec<(String, ColumnData)>,
-    /// The catalog column of each entry of `columns`.
-    sources: Vec<&'static str>,
-    person_rows: Vec<usize>,
-    events: Vec<Event<'a>>,
+/// Everything decided about a release, from which its tables are built a chunk of persons at a time, so
+/// a release of millions of persons never holds all its rows at once. Holds the keys: it never leaves the
+/// engine except inside an [`AnonymizedDataset`], whose API gives out tables and the summary only.
+pub(crate) struct Prepared<'a> {
+    released: Vec<Released<'a>>,
+    subjects: Vec<Subject<'a>>,
+    /// The released persons: (pseudonym, index into `subjects`), sorted by pseudonym so row order says
+    /// nothing about the source order.
+    order: Vec<(String, usize)>,
+    /// Released persons' person-level cells, after their actions and the k-anonymity search.
+    person_cells: BTreeMap<usize, Vec<Cell>>,
+    keys: &'a ReleaseKeys,
+    max_shift: NonZeroU32,
+    reference_date: NaiveDate,
+    age_top_code: u32,
+    /// Whether every table carries the person pseudonym.
+    person_pseudonym: bool,
+    treatments: peculiar::Treatments,
 }
 
-impl<'a> Building<'a> {
-    fn new(name: &'static str, columns: &[&Released<'_>], person: bool) -> Building<'a> {
-        Building {
-            name,
-            person: person.then(Vec::new),
-            columns: columns
-                .iter()
-                .map(|column| (column.name.clone(), cells::output_column(column.def, column.action)))
-                .collect(),
-            sources: columns.iter().map(|column| column.def.column).collect(),
-            person_rows: Vec::new(),
-            events: Vec::new(),
+impl<'a> Prepared<'a> {
+    pub(crate) fn n_persons(&self) -> usize {
+        self.order.len()
+    }
+
+    /// The released tables, in release order, as `(name, released column names)`.
+    pub(crate) fn table_columns(&self) -> Vec<(&'static str, Vec<String>)> {
+        let mut tables = Vec::new();
+        for table in catalog::TABLES {
+            let own: Vec<String> = self.columns_of(table).iter().map(|column| column.name.clone()).collect();
+            if own.is_empty() {
+                continue;
+            }
+            let mut names = Vec::with_capacity(own.len() + 1);
+            if table != "persons" && self.person_pseudonym {
+                names.push("person".to_owned());
+            }
+            names.extend(own);
+            tables.push((table, names));
+        }
+        tables
+    }
+
+    fn context<'c>(&self, subject: &Subject<'_>, pseudonym: &'c dyn Fn(&str) -> String) -> ActionContext<'c> {
+        ActionContext {
+            offset: self.keys.date_shift.offset_days(subject.person_id.as_bytes(), self.max_shift),
+            reference_date: self.reference_date,
+            age_top_code: self.age_top_code,
+            pseudonym,
         }
     }
 
-    fn add_event(
-        &mut self,
-        person_row: usize,
-        pseudonym: &str,
-        event: Event<'a>,
-        record: &PatientRecord,
-        columns: &[&Released<'_>],
-        ctx: &ActionContext<'_>,
+    fn pseudonym(&self, value: &str) -> String {
+        self.keys.pseudonym.pseudonym(value.as_bytes()).as_str().to_owned()
+    }
+
+    /// The catalog columns released in `table`, in catalog order.
+    fn sources(&self, table: &str) -> Vec<&'static str> {
+        self.columns_of(table).iter().map(|column| column.def.column).collect()
+    }
+
+    /// The released columns of `table`, in catalog order.
+    fn columns_of(&self, table: &str) -> Vec<&Released<'a>> {
+        self.released.iter().filter(|column| column.def.table == table).collect()
+    }
+
+    /// Calls `visit` with every released event of `table` of the released persons in `persons` (a range of
+    /// the release order): the person's position in the order, the event's action-applied cells (before
+    /// the peculiar-value treatments) and the event.
+    fn visit_events(
+        &self,
+        table: &str,
+        persons: std::ops::Range<usize>,
+        mut visit: impl FnMut(usize, Vec<Cell>, Event<'a>),
     ) {
-        if let Some(person) = &mut self.person {
-            person.push(Some(pseudonym.to_owned()));
+        let columns = self.columns_of(table);
+        let table_idx = event_table_index(table);
+        let pseudonym = |value: &str| self.pseudonym(value);
+        for position in persons {
+            let subject = &self.subjects[self.order[position].1];
+            let ctx = self.context(subject, &pseudonym);
+            for (event, record) in &subject.events[table_idx] {
+                let cells = columns.iter().map(|column| event_cell(column, *event, record, &ctx)).collect();
+                visit(position, cells, *event);
+            }
         }
-        self.person_rows.push(person_row);
-        self.events.push(event);
-        for (idx, column) in columns.iter().enumerate() {
-            let source = cells::event_cell(event, record, column.def.column);
-            let cell = match column.def.column {
-                // Provider and local IDs get their own pseudonym domains, so no pseudonym of one kind can
-                // equal another kind's.
-                "provider" | "local_patient_id" if matches!(column.action, Action::Pseudonym) => {
-                    let Cell::Text(value) = source else { continue };
-                    let domain = if column.def.column == "provider" {
-                        format!("provider:{}", value.unwrap_or_default())
-                    } else {
-                        format!("local:{}/{}", record.person.provider.as_str(), value.unwrap_or_default())
-                    };
-                    Cell::Text(Some((ctx.pseudonym)(&domain)))
+    }
+
+    /// Builds the tables of the released persons at `persons` (a range of the release order).
+    pub(crate) fn build(&self, persons: std::ops::Range<usize>) -> Result<Vec<Table>, TableError> {
+        let mut tables = Vec::new();
+        for (table, _) in self.table_columns() {
+            let columns = self.columns_of(table);
+            let mut data: Vec<ColumnData> =
+                columns.iter().map(|column| cells::output_column(column.def, column.action)).collect();
+            let mut person = Vec::new();
+            if table == "persons" {
+                for position in persons.clone() {
+                    let row = self.order[position].1;
+                    for (idx, cell) in self.person_cells[&row].iter().enumerate() {
+                        cells::push(&mut data[idx], cell.clone());
+                    }
                 }
-                _ => cells::apply(column.action, source, ctx),
+            } else {
+                let sources: Vec<&'static str> = columns.iter().map(|column| column.def.column).collect();
+                self.visit_events(table, persons.clone(), |position, mut cells, event| {
+                    self.treatments.apply(table, &sources, &mut cells, event);
+                    if self.person_pseudonym {
+                        person.push(Some(self.order[position].0.clone()));
+                    }
+                    for (idx, cell) in cells.into_iter().enumerate() {
+                        cells::push(&mut data[idx], cell);
+                    }
+                });
+            }
+            let mut built = Vec::with_capacity(columns.len() + 1);
+            if table != "persons" && self.person_pseudonym {
+                built.push(Column::new("person", ColumnData::Utf8(person)));
+            }
+            built.extend(columns.iter().zip(data).map(|(column, data)| Column::new(&column.name, data)));
+            tables.push(Table::new(table, built)?);
+        }
+        Ok(tables)
+    }
+}
+
+/// One event cell after its action. Provider and local IDs get their own pseudonym domains, so no
+/// pseudonym of one kind can equal another kind's.
+fn event_cell(
+    column: &Released<'_>,
+    event: Event<'_>,
+    record: &PatientRecord,
+    ctx: &ActionContext<'_>,
+) -> Cell {
+    let source = cells::event_cell(event, record, column.def.column);
+    match (column.def.column, column.action, source) {
+        ("provider" | "local_patient_id", Action::Pseudonym, Cell::Text(value)) => {
+            let domain = if column.def.column == "provider" {
+                format!("provider:{}", value.unwrap_or_default())
+            } else {
+                format!("local:{}/{}", record.person.provider.as_str(), value.unwrap_or_default())
             };
-            cells::push(&mut self.columns[idx].1, cell);
+            Cell::Text(Some((ctx.pseudonym)(&domain)))
         }
-    }
-
-    /// The released column built from catalog column `source`, if released.
-    fn column_mut(&mut self, source: &str) -> Option<&mut ColumnData> {
-        let idx = self.sources.iter().position(|name| *name == source)?;
-        Some(&mut self.columns[idx].1)
-    }
-
-    fn name(&self) -> &'static str {
-        self.name
-    }
-
-    fn person_rows(&self) -> &[usize] {
-        &self.person_rows
-    }
-
-    fn events(&self) -> &[Event<'a>] {
-        &self.events
-    }
-
-    fn finish(self) -> Result<Table, TableError> {
-        let mut columns = Vec::with_capacity(self.columns.len() + 1);
-        if let Some(person) = self.person {
-            columns.push(Column::new("person", ColumnData::Utf8(person)));
-        }
-        columns.extend(self.columns.into_iter().map(|(name, data)| Column::new(&name, data)));
-        Table::new(self.name, columns)
+        (_, action, source) => cells::apply(action, source, ctx),
     }
 }
 

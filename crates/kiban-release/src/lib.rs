@@ -73,33 +73,62 @@ impl Manifest {
     }
 }
 
-/// Writes every table of `dataset` into `staging` as Parquet and CSV, plus `manifest.json`.
+/// Persons whose rows are built and written together: bounds the memory of a large release.
+const PERSONS_PER_CHUNK: usize = 50_000;
+
+/// Writes every table of `dataset` into `staging` as Parquet and CSV, plus `manifest.json`. Tables are
+/// built and written a chunk of persons at a time, so memory stays flat however large the release.
 /// Output is deterministic: the same dataset gives byte-identical files.
 ///
 /// # Errors
 /// [`ReleaseError`] naming the file that could not be written.
 pub fn write_release(
-    dataset: &AnonymizedDataset,
+    dataset: &AnonymizedDataset<'_>,
     release_id: &str,
     staging: &Path,
 ) -> Result<Manifest, ReleaseError> {
     fs::create_dir_all(staging.join("parquet")).map_err(io_error(staging))?;
     fs::create_dir_all(staging.join("csv")).map_err(io_error(staging))?;
-    let mut files = Vec::new();
-    for table in dataset.tables() {
-        for (format, extension) in [("parquet", "parquet"), ("csv", "csv")] {
-            let relative = format!("{format}/{}.{extension}", table.name());
-            let path = staging.join(&relative);
-            match format {
-                "parquet" => kiban_columnar::write_parquet(table, &path)?,
-                _ => kiban_columnar::write_csv(table, &path)?,
+    let mut writers: Vec<(
+        String,
+        kiban_columnar::ParquetWriter<io::BufWriter<fs::File>>,
+        kiban_columnar::CsvWriter,
+        usize,
+    )> = Vec::new();
+    for chunk in dataset.chunks(PERSONS_PER_CHUNK) {
+        let tables = chunk?;
+        if writers.is_empty() {
+            for table in &tables {
+                let path = staging.join(format!("parquet/{}.parquet", table.name()));
+                let file = fs::File::create(&path).map_err(io_error(&path))?;
+                let label = path.display().to_string();
+                let parquet = kiban_columnar::ParquetWriter::new(io::BufWriter::new(file), table, &label)?;
+                let csv = kiban_columnar::CsvWriter::create(
+                    &staging.join(format!("csv/{}.csv", table.name())),
+                    table,
+                )?;
+                writers.push((table.name().to_owned(), parquet, csv, 0));
             }
-            let (bytes, sha256) = hash_file(&path)?;
+        }
+        for (table, (_, parquet, csv, rows)) in tables.iter().zip(&mut writers) {
+            parquet.write(table)?;
+            csv.write(table)?;
+            *rows += table.n_rows();
+        }
+    }
+    let mut files = Vec::new();
+    for (table, parquet, csv, rows) in writers {
+        let mut sink = parquet.finish()?;
+        io::Write::flush(&mut sink).map_err(io_error(staging))?;
+        csv.finish()?;
+        for format in ["parquet", "csv"] {
+            let relative = format!("{format}/{table}.{format}");
+            let (bytes, sha256) = hash_file(&staging.join(&relative))?;
             files.push(ManifestFile {
                 path: relative,
-                table: table.name().to_owned(),
+                table: table.clone(),
                 format: format.to_owned(),
-                rows: table.n_rows(),
+                rows,
                 bytes,
                 sha256,
             });

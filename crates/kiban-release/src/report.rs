@@ -84,14 +84,18 @@ struct JsonColumn<'a> {
 /// # Errors
 /// [`ReleaseError::Io`] when a file cannot be written.
 pub fn write_report(
-    dataset: &AnonymizedDataset,
+    dataset: &AnonymizedDataset<'_>,
     manifest: &Manifest,
     context: &ReportContext,
     dir: &Path,
 ) -> Result<std::path::PathBuf, ReleaseError> {
     let summary = dataset.summary();
-    let tables: Vec<(String, usize)> =
-        dataset.tables().iter().map(|table| (table.name().to_owned(), table.n_rows())).collect();
+    let tables: Vec<(String, usize)> = manifest
+        .files
+        .iter()
+        .filter(|file| file.format == "parquet")
+        .map(|file| (file.table.clone(), file.rows))
+        .collect();
     let json = JsonReport {
         context,
         mode: summary.mode.name(),

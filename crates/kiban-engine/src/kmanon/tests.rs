@@ -243,6 +243,32 @@ fn large_m_uses_the_general_key() {
     }
 }
 
+/// The itemsets a visitor sees, in order.
+fn gather(run: impl FnOnce(&mut dyn FnMut(&[u32]))) -> Vec<Vec<u32>> {
+    let mut found = Vec::new();
+    run(&mut |itemset: &[u32]| found.push(itemset.to_vec()));
+    found
+}
+
+#[test]
+fn itemset_keys_agree() {
+    let mut rows = Rows::new();
+    for row in [vec![1, 5, 9, 70_000], vec![1, 5, 9], vec![5, 9, 70_000], vec![1, 5, 9, 12, 70_000]] {
+        rows.push_row(&mut row.clone());
+    }
+    let rare = |support: u32| support > 0 && support < 3;
+    for size in 1..=4 {
+        let narrow = gather(|visit| visit_hashed::<u64>(&rows, size, 17, rare, visit));
+        let wide = gather(|visit| visit_hashed::<u128>(&rows, size, 32, rare, visit));
+        let general = gather(|visit| visit_hashed::<Box<[u32]>>(&rows, size, 0, rare, visit));
+        let chosen = gather(|visit| visit_violations(&rows, size, 3, visit));
+        assert!(!general.is_empty());
+        assert_eq!(narrow, general, "size {size}");
+        assert_eq!(wide, general, "size {size}");
+        assert_eq!(chosen, general, "size {size}");
+    }
+}
+
 #[test]
 fn output_does_not_depend_on_the_order_of_persons() {
     let input = sets(&[
@@ -420,4 +446,112 @@ fn million_persons_m2() {
     let released = solution.recode_sets(&input);
     assert_eq!(km_violations(&released, 5, 2), 0);
     println!("check: {:?}", started.elapsed());
+}
+
+/// Codes drawn top-down with Zipf-like skew at every level (chapter, block, category, subcode), as in
+/// claims data where a few codes of a category dominate.
+fn structured_population(rng: &mut SplitMix, n_persons: usize, skew: f64) -> Vec<Vec<String>> {
+    let zipf = |rng: &mut SplitMix, n: usize| {
+        let weights: Vec<f64> =
+            (1..=n).map(|rank| 1.0 / f64::from(u32::try_from(rank).unwrap()).powf(skew)).collect();
+        let total: f64 = weights.iter().sum();
+        #[allow(clippy::cast_precision_loss)]
+        let mut x = (rng.next() >> 11) as f64 / (1u64 << 53) as f64 * total;
+        for (index, weight) in weights.iter().enumerate() {
+            x -= weight;
+            if x <= 0.0 {
+                return index;
+            }
+        }
+        n - 1
+    };
+    let chapters = crate::codes::ICD10_CHAPTERS;
+    let mut sizes = SplitMix(rng.next());
+    let mut person = || {
+        let chapter = &chapters[zipf(rng, chapters.len())];
+        let block = chapter.blocks[zipf(rng, chapter.blocks.len())];
+        let (first, last) = block.split_once('-').unwrap();
+        let letter = &first[..1];
+        let (from, to): (usize, usize) = (first[1..].parse().unwrap(), last[1..].parse().unwrap());
+        let to = if last.starts_with(letter) { to } else { 99 };
+        let category = from + zipf(rng, to - from + 1);
+        let sub = [9, 0, 8, 1, 2, 3, 4, 5, 6, 7][zipf(rng, 10)];
+        format!("{letter}{category:02}{sub}")
+    };
+    (0..n_persons).map(|_| (0..3 + sizes.below(8)).map(|_| person()).collect()).collect()
+}
+
+/// The loss of releasing every code at one level of the ICD-10 hierarchy (or the top it reaches), or
+/// `"unsafe"` when that is not k^m-anonymous.
+fn uniform_level_loss(input: &[Vec<String>], k: usize, m: usize, level: usize) -> String {
+    let at_level = |code: &str| {
+        let path = generalization_path(&Icd10Hierarchy, code);
+        path[level.min(path.len() - 1)].clone()
+    };
+    let released: Vec<Vec<String>> =
+        input.iter().map(|set| set.iter().map(|code| at_level(code)).collect()).collect();
+    if km_violations(&released, k, m) > 0 {
+        return "unsafe".to_owned();
+    }
+    let distinct: BTreeSet<&String> = input.iter().flatten().collect();
+    let mut covered: BTreeMap<String, usize> = BTreeMap::new();
+    for code in &distinct {
+        *covered.entry(at_level(code)).or_default() += 1;
+    }
+    let (mut loss, mut items) = (0.0, 0.0);
+    for set in input {
+        for code in set.iter().collect::<BTreeSet<_>>() {
+            #[allow(clippy::cast_precision_loss)]
+            let cost = (covered[&at_level(code)] - 1) as f64 / (distinct.len() - 1) as f64;
+            loss += cost;
+            items += 1.0;
+        }
+    }
+    format!("{:.4}", loss / items)
+}
+
+#[test]
+#[ignore = "quality comparison; use --release"]
+fn batch_versus_single_steps() {
+    for (n_persons, k, m, skew) in
+        [(20_000, 10, 2, 1.5), (100_000, 5, 2, 1.5), (100_000, 5, 2, 2.0), (5_000, 3, 3, 1.5)]
+    {
+        let input = structured_population(&mut SplitMix(11), n_persons, skew);
+        let started = std::time::Instant::now();
+        let batch = anonymize(&input, k, m, &Icd10Hierarchy);
+        let batch_time = started.elapsed();
+        let started = std::time::Instant::now();
+        let single = if n_persons <= 20_000 {
+            anonymize_stepwise(&input, k, m, &Icd10Hierarchy, 1).unwrap()
+        } else {
+            batch.clone()
+        };
+        let single_time = started.elapsed();
+        check_solution(&input, &single, &Icd10Hierarchy, k, m);
+        let uniform: Vec<String> = (0..4).map(|level| uniform_level_loss(&input, k, m, level)).collect();
+        println!(
+            "n={n_persons} k={k} m={m} skew={skew} codes={}: uniform levels {uniform:?}; batch loss {:.4} ({} passes, {batch_time:?}, {} out) / single \
+             loss {:.4} ({} passes, {single_time:?}, {} out)",
+            batch.stats().distinct_codes_in,
+            batch.loss(),
+            batch.stats().passes,
+            batch.stats().distinct_codes_out,
+            single.loss(),
+            single.stats().passes,
+            single.stats().distinct_codes_out,
+        );
+        println!("{:?}", batch.stats());
+    }
+}
+
+#[test]
+#[ignore = "timing run on a million persons; use --release"]
+fn million_structured_persons() {
+    for (skew, k, m) in [(1.0, 5, 2), (1.5, 5, 3)] {
+        let input = structured_population(&mut SplitMix(3), 1_000_000, skew);
+        let started = std::time::Instant::now();
+        let solution = anonymize(&input, k, m, &Icd10Hierarchy);
+        println!("skew={skew} k={k} m={m}: {:?} in {:?}", solution.stats(), started.elapsed());
+        assert_eq!(km_violations(&solution.recode_sets(&input), k, m), 0);
+    }
 }

@@ -1,80 +1,255 @@
-//! Peculiar values (特異な記述, Rule 18 ④) and code-set combinations (Rule 18 ⑤), found and treated
-//! automatically in the anonymized modes, on the tables as built:
+//! Peculiar values (特異な記述, Rule 18 ④) and code-set combinations (Rule 18 ⑤), found automatically in
+//! the anonymized modes over every event of the released persons:
 //!
 //! - `diagnoses.icd10`: codes held by fewer than `peculiar.rare_code_persons` persons go up the ICD-10
 //!   hierarchy (category → block → chapter) or are suppressed at the top; then each person's set of codes
 //!   is made k^m-anonymous (`privacy.km`);
-//! - drug, lab and procedure codes: rare codes go up their hierarchy (YJ, HOT, JLAC10 analyte) or are
-//!   suppressed;
+//! - drug, lab and procedure codes, and MEDIS codes: rare codes go up their hierarchy (YJ, HOT, JLAC10
+//!   analyte; MEDIS and procedure codes have none) or are suppressed;
 //! - a code's name or finer code (MEDIS code, drug name, lab name, procedure name) is released only on
 //!   rows whose code is released unchanged, since the name would tell the code;
 //! - numeric lab values outside the policy's percentiles, per lab code, are capped to them.
 //!
-//! Every decision is counted for the report; no value is named.
+//! [`prepare`] decides once, over all released persons (several passes over their events); [`Treatments::apply`]
+//! then treats one row at a time while the tables are built. Decisions are counted for the report; no value
+//! is named.
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use kiban_columnar::ColumnData;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::codes::{CodeHierarchy, Icd10Hierarchy, PrefixHierarchy, YjHierarchy};
 use crate::dataset::PeculiarDecision;
-use crate::kmanon;
+use crate::kmanon::{self, KmSolution};
 use crate::policy::ReleasePolicy;
 
-use super::Building;
-use super::cells::Event;
+use super::Prepared;
+use super::cells::{Cell, Event};
 
-/// Treats the peculiar values of one table; returns the decisions made.
-pub(super) fn treat(table: &mut Building<'_>, policy: &ReleasePolicy) -> Vec<PeculiarDecision> {
-    let rare = policy.peculiar.rare_code_persons;
-    let mut decisions = Vec::new();
-    match table.name() {
-        "diagnoses" => {
-            let family = |_: Event<'_>| Some(Family::Icd10);
-            decisions.extend(rare_codes(table, "icd10", &family, rare, 1));
-            if let Some(km) = policy.privacy.km {
-                decisions.extend(rare_codes(table, "icd10", &family, km.k, km.m));
+/// The code columns treated, in the order they are treated, with the columns that name the code.
+const CODE_COLUMNS: [(&str, &str, &[&str]); 5] = [
+    ("diagnoses", "icd10", &["medis_code"]),
+    ("diagnoses", "medis_code", &[]),
+    ("prescriptions", "drug_code", &["drug_name"]),
+    ("labs", "code", &["name"]),
+    ("procedures", "code", &["name"]),
+];
+
+/// What [`prepare`] decided, applied row by row.
+#[derive(Default)]
+pub(super) struct Treatments {
+    codes: Vec<CodeTreatment>,
+    /// Per source lab code, the bounds numeric values are capped to.
+    caps: HashMap<String, (f64, f64)>,
+}
+
+struct CodeTreatment {
+    table: &'static str,
+    column: &'static str,
+    /// Per code family, the recodings to apply one after the other.
+    recodings: BTreeMap<Family, Vec<KmSolution>>,
+    /// Columns withheld on rows whose code is not released as its source value.
+    names: &'static [&'static str],
+}
+
+impl Treatments {
+    /// Treats one row of `table`: `sources` names each cell's catalog column.
+    pub(super) fn apply(&self, table: &str, sources: &[&str], cells: &mut [Cell], event: Event<'_>) {
+        for treatment in self.codes.iter().filter(|treatment| treatment.table == table) {
+            let Some(idx) = sources.iter().position(|source| *source == treatment.column) else { continue };
+            if let (Cell::Text(Some(code)), Some(solutions)) =
+                (&cells[idx], treatment.recodings.get(&family(treatment.column, event)))
+            {
+                let mut released = Some(code.clone());
+                for solution in solutions {
+                    released = released.and_then(|code| solution.recode(&code));
+                }
+                cells[idx] = Cell::Text(released);
             }
-            decisions.extend(names_follow_codes(table, "icd10", &["medis_code"], |event| match event {
-                Event::Diagnosis(d) => d.icd10.clone(),
-                _ => None,
-            }));
-            // A MEDIS code on a row whose ICD-10 code is released unchanged can still be rare on its own.
-            decisions.extend(rare_codes(table, "medis_code", &|_| Some(Family::Flat), rare, 1));
-        }
-        "prescriptions" => {
-            let family = |event: Event<'_>| match event {
-                Event::Prescription(p) => Some(match p.code_system {
-                    kiban_model::DrugCodeSystem::Yj => Family::Yj,
-                    kiban_model::DrugCodeSystem::Hot => Family::Hot,
-                    kiban_model::DrugCodeSystem::Other => Family::Flat,
-                }),
-                _ => None,
+            let unchanged = match &cells[idx] {
+                Cell::Text(Some(code)) => source_code(treatment.column, event) == Some(code.as_str()),
+                _ => false,
             };
-            decisions.extend(rare_codes(table, "drug_code", &family, rare, 1));
-            decisions.extend(names_follow_codes(table, "drug_code", &["drug_name"], |event| match event {
-                Event::Prescription(p) => Some(p.drug_code.clone()),
-                _ => None,
-            }));
+            if !unchanged {
+                for name in treatment.names {
+                    if let Some(idx) = sources.iter().position(|source| source == name) {
+                        cells[idx] = Cell::Text(None);
+                    }
+                }
+            }
         }
-        "labs" => {
-            decisions.extend(rare_codes(table, "code", &|_| Some(Family::Jlac10), rare, 1));
-            decisions.extend(names_follow_codes(table, "code", &["name"], |event| match event {
-                Event::Lab(l) => Some(l.code.clone()),
-                _ => None,
-            }));
-            decisions.extend(cap_lab_values(table, policy.peculiar.lab_percentiles));
+        if let (Event::Lab(lab), Some(idx)) =
+            (event, sources.iter().position(|source| *source == "value_numeric"))
+            && let Cell::Number(Some(value)) = &mut cells[idx]
+            && let Some((min, max)) = self.caps.get(&lab.code)
+        {
+            *value = value.clamp(*min, *max);
         }
-        "procedures" => {
-            decisions.extend(rare_codes(table, "code", &|_| Some(Family::Flat), rare, 1));
-            decisions.extend(names_follow_codes(table, "code", &["name"], |event| match event {
-                Event::Procedure(p) => Some(p.code.clone()),
-                _ => None,
-            }));
-        }
-        _ => {}
     }
-    decisions
+}
+
+/// Decides the treatments over every event of the released persons.
+pub(super) fn prepare(
+    prepared: &Prepared<'_>,
+    policy: &ReleasePolicy,
+) -> (Treatments, Vec<PeculiarDecision>) {
+    let rare = policy.peculiar.rare_code_persons;
+    let mut treatments = Treatments::default();
+    let mut decisions = Vec::new();
+    let all = 0..prepared.n_persons();
+    for (table, column, names) in CODE_COLUMNS {
+        let sources = prepared.sources(table);
+        let Some(idx) = sources.iter().position(|source| *source == column) else { continue };
+        let mut passes = vec![(rare, 1)];
+        if column == "icd10"
+            && let Some(km) = policy.privacy.km
+        {
+            passes.push((km.k, km.m));
+        }
+        treatments.codes.push(CodeTreatment { table, column, recodings: BTreeMap::new(), names });
+        for (k, m) in passes {
+            // Each person's set of codes per family, and the rows per code, as the treatments so far leave them.
+            let mut sets: BTreeMap<Family, BTreeMap<usize, BTreeSet<String>>> = BTreeMap::new();
+            let mut rows: BTreeMap<Family, HashMap<String, usize>> = BTreeMap::new();
+            prepared.visit_events(table, all.clone(), |position, mut cells, event| {
+                treatments.apply(table, &sources, &mut cells, event);
+                if let Cell::Text(Some(code)) = &cells[idx] {
+                    let family = family(column, event);
+                    *rows.entry(family).or_default().entry(code.clone()).or_default() += 1;
+                    sets.entry(family).or_default().entry(position).or_default().insert(code.clone());
+                }
+            });
+            let treatment = treatments.codes.last_mut().expect("pushed above");
+            for (family, persons) in sets {
+                let sets: Vec<Vec<String>> =
+                    persons.into_values().map(|set| set.into_iter().collect()).collect();
+                let hierarchy = family.hierarchy();
+                let solution = kmanon::anonymize(&sets, k, m, hierarchy.as_ref());
+                let n_rows: usize = rows[&family]
+                    .iter()
+                    .filter(|(code, _)| solution.released(code) != Some(code.as_str()))
+                    .map(|(_, count)| count)
+                    .sum();
+                if n_rows > 0 {
+                    let rule = if m == 1 {
+                        format!(
+                            "{} codes held by fewer than {k} persons generalized up their hierarchy, or suppressed (Rule 18 ④)",
+                            family.name()
+                        )
+                    } else {
+                        format!(
+                            "{k}^{m}-anonymity of each person's set of {} codes (Rule 18 ⑤)",
+                            family.name()
+                        )
+                    };
+                    decisions.push(PeculiarDecision {
+                        column: format!("{table}.{column}"),
+                        rule,
+                        values: solution.outcome_counts(hierarchy.as_ref()),
+                        n_rows,
+                        loss: Some(solution.loss()),
+                    });
+                    treatment.recodings.entry(family).or_default().push(solution);
+                }
+            }
+        }
+        decisions.extend(count_withheld(prepared, &treatments, table, column, names));
+    }
+    if policy.action("labs", "value_numeric").is_some() {
+        let (caps, decision) = lab_caps(prepared, &treatments, policy.peculiar.lab_percentiles);
+        treatments.caps = caps;
+        decisions.extend(decision);
+    }
+    (treatments, decisions)
+}
+
+/// How many rows lost a name column because their code changed.
+fn count_withheld(
+    prepared: &Prepared<'_>,
+    treatments: &Treatments,
+    table: &str,
+    column: &str,
+    names: &[&str],
+) -> Vec<PeculiarDecision> {
+    let sources = prepared.sources(table);
+    let name_idx: Vec<(&str, usize)> = names
+        .iter()
+        .filter_map(|name| sources.iter().position(|source| source == name).map(|idx| (*name, idx)))
+        .collect();
+    if name_idx.is_empty() {
+        return Vec::new();
+    }
+    let mut withheld = vec![0usize; name_idx.len()];
+    prepared.visit_events(table, 0..prepared.n_persons(), |_, mut cells, event| {
+        let before: Vec<bool> = name_idx.iter().map(|(_, idx)| cells[*idx] != Cell::Text(None)).collect();
+        treatments.apply(table, &sources, &mut cells, event);
+        for (count, ((_, idx), had)) in withheld.iter_mut().zip(name_idx.iter().zip(before)) {
+            if had && cells[*idx] == Cell::Text(None) {
+                *count += 1;
+            }
+        }
+    });
+    name_idx
+        .iter()
+        .zip(withheld)
+        .filter(|(_, n_rows)| *n_rows > 0)
+        .map(|((name, _), n_rows)| PeculiarDecision {
+            column: format!("{table}.{name}"),
+            rule: format!(
+                "withheld where {table}.{column} was generalized or suppressed (the name tells the code)"
+            ),
+            values: Vec::new(),
+            n_rows,
+            loss: None,
+        })
+        .collect()
+}
+
+/// Per source lab code, the `(low, high)` percentiles of its numeric values, and the decision to cap.
+fn lab_caps(
+    prepared: &Prepared<'_>,
+    treatments: &Treatments,
+    (low, high): (f64, f64),
+) -> (HashMap<String, (f64, f64)>, Option<PeculiarDecision>) {
+    let sources = prepared.sources("labs");
+    let Some(idx) = sources.iter().position(|source| *source == "value_numeric") else {
+        return (HashMap::new(), None);
+    };
+    let mut values: HashMap<String, Vec<f64>> = HashMap::new();
+    prepared.visit_events("labs", 0..prepared.n_persons(), |_, mut cells, event| {
+        treatments.apply("labs", &sources, &mut cells, event);
+        if let (Event::Lab(lab), Cell::Number(Some(value))) = (event, &cells[idx]) {
+            values.entry(lab.code.clone()).or_default().push(*value);
+        }
+    });
+    let mut caps = HashMap::with_capacity(values.len());
+    let mut n_rows = 0;
+    let mut n_codes = 0;
+    for (code, mut values) in values {
+        values.sort_by(f64::total_cmp);
+        let bounds = (percentile(&values, low), percentile(&values, high));
+        let outside = values.iter().filter(|value| **value < bounds.0 || **value > bounds.1).count();
+        if outside > 0 {
+            n_rows += outside;
+            n_codes += 1;
+        }
+        caps.insert(code, bounds);
+    }
+    let decision = (n_rows > 0).then(|| PeculiarDecision {
+        column: "labs.value_numeric".to_owned(),
+        rule: format!(
+            "values outside the {low}th-{high}th percentile of their lab code capped to it (Rule 18 ④)"
+        ),
+        values: vec![("lab codes with capped values".to_owned(), n_codes)],
+        n_rows,
+        loss: None,
+    });
+    (caps, decision)
+}
+
+/// The nearest-rank percentile `p` (0-100) of sorted, non-empty values.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
 }
 
 /// The code systems a column can mix; each is recoded along its own hierarchy.
@@ -87,6 +262,31 @@ enum Family {
     Jlac10,
     /// No known hierarchy: a rare code is suppressed.
     Flat,
+}
+
+fn family(column: &str, event: Event<'_>) -> Family {
+    match (column, event) {
+        ("icd10", _) => Family::Icd10,
+        (_, Event::Prescription(p)) => match p.code_system {
+            kiban_model::DrugCodeSystem::Yj => Family::Yj,
+            kiban_model::DrugCodeSystem::Hot => Family::Hot,
+            kiban_model::DrugCodeSystem::Other => Family::Flat,
+        },
+        (_, Event::Lab(_)) => Family::Jlac10,
+        _ => Family::Flat,
+    }
+}
+
+/// The event's own value of a code column, before any action.
+fn source_code<'e>(column: &str, event: Event<'e>) -> Option<&'e str> {
+    match (column, event) {
+        ("icd10", Event::Diagnosis(d)) => d.icd10.as_deref(),
+        ("medis_code", Event::Diagnosis(d)) => d.medis_code.as_deref(),
+        ("drug_code", Event::Prescription(p)) => Some(&p.drug_code),
+        ("code", Event::Lab(l)) => Some(&l.code),
+        ("code", Event::Procedure(p)) => Some(&p.code),
+        _ => None,
+    }
 }
 
 impl Family {
@@ -129,160 +329,4 @@ impl CodeHierarchy for Flat {
     fn level_name(&self, _: usize) -> &'static str {
         "code"
     }
-}
-
-/// Makes the code sets of `column` k^m-anonymous per family (m = 1: rare codes), rewriting the column.
-fn rare_codes(
-    table: &mut Building<'_>,
-    column: &str,
-    family_of: &dyn Fn(Event<'_>) -> Option<Family>,
-    k: usize,
-    m: usize,
-) -> Vec<PeculiarDecision> {
-    let table_name = table.name();
-    let families: Vec<Option<Family>> = table.events().iter().map(|event| family_of(*event)).collect();
-    let person_rows = table.person_rows().to_vec();
-    let Some(ColumnData::Utf8(values)) = table.column_mut(column) else { return Vec::new() };
-    let mut decisions = Vec::new();
-    let distinct: BTreeSet<Family> = families.iter().flatten().copied().collect();
-    for family in distinct {
-        // Each person's set of codes of this family.
-        let mut sets: BTreeMap<usize, BTreeSet<&str>> = BTreeMap::new();
-        for (row, value) in values.iter().enumerate() {
-            if let (Some(code), Some(true)) = (value, families[row].map(|f| f == family)) {
-                sets.entry(person_rows[row]).or_default().insert(code.as_str());
-            }
-        }
-        let sets: Vec<Vec<String>> =
-            sets.into_values().map(|set| set.into_iter().map(str::to_owned).collect()).collect();
-        let hierarchy = family.hierarchy();
-        let solution = kmanon::anonymize(&sets, k, m, hierarchy.as_ref());
-        let mut n_rows = 0;
-        for (row, value) in values.iter_mut().enumerate() {
-            if families[row] != Some(family) {
-                continue;
-            }
-            if let Some(code) = value.as_deref() {
-                let released = solution.recode(code);
-                if released.as_deref() != Some(code) {
-                    *value = released;
-                    n_rows += 1;
-                }
-            }
-        }
-        if n_rows == 0 {
-            continue;
-        }
-        let rule = if m == 1 {
-            format!(
-                "{} codes held by fewer than {k} persons generalized up the hierarchy, or suppressed",
-                family.name()
-            )
-        } else {
-            format!("{k}^{m}-anonymity of each person's set of {} codes (Rule 18 ⑤)", family.name())
-        };
-        decisions.push(PeculiarDecision {
-            column: format!("{table_name}.{column}"),
-            rule,
-            values: solution.outcome_counts(hierarchy.as_ref()),
-            n_rows,
-            loss: Some(solution.loss()),
-        });
-    }
-    decisions
-}
-
-/// Nulls the `names` columns on rows whose code in `code_column` is not released as its source value.
-fn names_follow_codes(
-    table: &mut Building<'_>,
-    code_column: &str,
-    names: &[&str],
-    source_code: impl Fn(Event<'_>) -> Option<String>,
-) -> Vec<PeculiarDecision> {
-    let sources: Vec<Option<String>> = table.events().iter().map(|event| source_code(*event)).collect();
-    let changed: Vec<bool> = match table.column_mut(code_column) {
-        Some(ColumnData::Utf8(values)) => {
-            values.iter().zip(&sources).map(|(released, source)| released != source).collect()
-        }
-        // The code is not released at all: the names would stand in for it, so they follow its treatment
-        // through their own rare-code check only.
-        _ => return Vec::new(),
-    };
-    let table_name = table.name();
-    let mut decisions = Vec::new();
-    for name in names {
-        let Some(ColumnData::Utf8(values)) = table.column_mut(name) else { continue };
-        let mut n_rows = 0;
-        for (value, changed) in values.iter_mut().zip(&changed) {
-            if *changed && value.is_some() {
-                *value = None;
-                n_rows += 1;
-            }
-        }
-        if n_rows > 0 {
-            decisions.push(PeculiarDecision {
-                column: format!("{table_name}.{name}"),
-                rule: format!("withheld where {table_name}.{code_column} was generalized or suppressed"),
-                values: Vec::new(),
-                n_rows,
-                loss: None,
-            });
-        }
-    }
-    decisions
-}
-
-/// Caps numeric lab values outside the `(low, high)` percentiles of their lab code.
-fn cap_lab_values(table: &mut Building<'_>, (low, high): (f64, f64)) -> Vec<PeculiarDecision> {
-    let codes: Vec<Option<String>> = table
-        .events()
-        .iter()
-        .map(|event| match event {
-            Event::Lab(l) => Some(l.code.clone()),
-            _ => None,
-        })
-        .collect();
-    let Some(ColumnData::Float64(values)) = table.column_mut("value_numeric") else { return Vec::new() };
-    let mut by_code: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    for (value, code) in values.iter().zip(&codes) {
-        if let (Some(value), Some(code)) = (value, code) {
-            by_code.entry(code.as_str()).or_default().push(*value);
-        }
-    }
-    let bounds: BTreeMap<&str, (f64, f64)> = by_code
-        .into_iter()
-        .map(|(code, mut values)| {
-            values.sort_by(f64::total_cmp);
-            (code, (percentile(&values, low), percentile(&values, high)))
-        })
-        .collect();
-    let mut n_rows = 0;
-    let mut n_codes = BTreeSet::new();
-    for (value, code) in values.iter_mut().zip(&codes) {
-        let (Some(number), Some(code)) = (value.as_mut(), code) else { continue };
-        let Some((min, max)) = bounds.get(code.as_str()) else { continue };
-        let capped = number.clamp(*min, *max);
-        if capped.total_cmp(number).is_ne() {
-            *number = capped;
-            n_rows += 1;
-            n_codes.insert(code.as_str());
-        }
-    }
-    if n_rows == 0 {
-        return Vec::new();
-    }
-    vec![PeculiarDecision {
-        column: "labs.value_numeric".to_owned(),
-        rule: format!("values outside the {low}th-{high}th percentile of their lab code capped to it"),
-        values: vec![("lab codes with capped values".to_owned(), n_codes.len())],
-        n_rows,
-        loss: None,
-    }]
-}
-
-/// The nearest-rank percentile `p` (0-100) of sorted values.
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
 }

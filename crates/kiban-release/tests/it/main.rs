@@ -10,7 +10,7 @@ use std::path::Path;
 
 use kiban_columnar::{ColumnData, Table};
 use kiban_crypto::{DateShiftKey, PseudonymKey, SecretKey};
-use kiban_engine::{AnonymizedDataset, LinkedPerson, Mode, ProcessInputs, ReleaseKeys, ReleasePolicy};
+use kiban_engine::{LinkedPerson, Mode, ProcessInputs, ReleaseKeys, ReleasePolicy};
 use kiban_model::{NaiveDate, PatientRecord};
 use kiban_synth::{Cohort, SynthConfig};
 
@@ -89,8 +89,14 @@ fn text_cells(table: &Table) -> impl Iterator<Item = (&str, String)> + '_ {
     )
 }
 
-fn table<'a>(dataset: &'a AnonymizedDataset, name: &str) -> &'a Table {
-    dataset.tables().iter().find(|table| table.name() == name).unwrap_or_else(|| panic!("no table {name}"))
+/// What the tests look at: the released tables, whole, and the summary.
+struct Output {
+    tables: Vec<Table>,
+    summary: kiban_engine::ProcessingSummary,
+}
+
+fn table<'a>(dataset: &'a Output, name: &str) -> &'a Table {
+    dataset.tables.iter().find(|table| table.name() == name).unwrap_or_else(|| panic!("no table {name}"))
 }
 
 fn strings(table: &Table, column: &str) -> Vec<Option<String>> {
@@ -100,12 +106,12 @@ fn strings(table: &Table, column: &str) -> Vec<Option<String>> {
 
 /// No text cell of any table, of the CSV files, or of the report equals a source identifier.
 fn assert_no_identifier(
-    dataset: &AnonymizedDataset,
+    dataset: &Output,
     dir: &Path,
     forbidden: &HashSet<String>,
     birth_dates: &HashSet<String>,
 ) {
-    for table in dataset.tables() {
+    for table in &dataset.tables {
         for (column, cell) in text_cells(table) {
             assert!(!forbidden.contains(&cell), "{}.{column} holds a source identifier", table.name());
         }
@@ -156,7 +162,7 @@ fn assert_no_identifier(
 }
 
 /// Each released person's dates, table by table, differ from the source dates by one constant.
-fn assert_intervals_exact(dataset: &AnonymizedDataset, persons: &[LinkedPerson<'_>], keys: &ReleaseKeys) {
+fn assert_intervals_exact(dataset: &Output, persons: &[LinkedPerson<'_>], keys: &ReleaseKeys) {
     let by_pseudonym: HashMap<String, &LinkedPerson<'_>> = persons
         .iter()
         .map(|p| (keys.pseudonym.pseudonym(p.person_id.as_bytes()).as_str().to_owned(), p))
@@ -204,7 +210,7 @@ fn assert_intervals_exact(dataset: &AnonymizedDataset, persons: &[LinkedPerson<'
 }
 
 /// Every combination of released person-level columns is shared by ≥ k persons.
-fn assert_k_anonymous(dataset: &AnonymizedDataset) {
+fn assert_k_anonymous(dataset: &Output) {
     let persons = table(dataset, "persons");
     let columns: Vec<&str> = persons
         .columns()
@@ -222,7 +228,7 @@ fn assert_k_anonymous(dataset: &AnonymizedDataset) {
 }
 
 /// Every combination of up to two released diagnosis codes held by some person is held by ≥ k persons.
-fn assert_k2_anonymous_codes(dataset: &AnonymizedDataset) {
+fn assert_k2_anonymous_codes(dataset: &Output) {
     let diagnoses = table(dataset, "diagnoses");
     let mut sets: HashMap<String, BTreeSet<String>> = HashMap::new();
     for (person, code) in strings(diagnoses, "person").into_iter().zip(strings(diagnoses, "icd10")) {
@@ -293,9 +299,10 @@ fn release(
     release_id: &str,
     provision_ids: &BTreeMap<String, String>,
     dir: &Path,
-) -> (AnonymizedDataset, kiban_release::Manifest) {
+) -> (Output, kiban_release::Manifest) {
     let inputs = ProcessInputs { release_date: release_date(), provision_ids };
-    let dataset = kiban_engine::process(persons, policy, &keys(release_id), &inputs).expect("processing");
+    let keys = keys(release_id);
+    let dataset = kiban_engine::process(persons, policy, &keys, &inputs).expect("processing");
     let manifest = kiban_release::write_release(&dataset, release_id, dir).expect("files");
     let context = kiban_release::ReportContext {
         release_id: release_id.to_owned(),
@@ -304,7 +311,13 @@ fn release(
         facts: Vec::new(),
     };
     kiban_release::write_report(&dataset, &manifest, &context, dir).expect("report");
-    (dataset, manifest)
+    let output = Output { tables: dataset.tables().expect("tables"), summary: dataset.summary().clone() };
+    // The files hold exactly the tables.
+    for table in &output.tables {
+        let file = manifest.files.iter().find(|file| file.table == table.name() && file.format == "parquet");
+        assert_eq!(file.map(|file| file.rows), Some(table.n_rows()), "{}", table.name());
+    }
+    (output, manifest)
 }
 
 #[test]
@@ -333,13 +346,13 @@ fn every_mode_end_to_end_on_a_synthetic_cohort() {
     // Anonymized: identifiers gone, intervals exact, k-anonymous persons, k^2-anonymous diagnosis codes.
     let anonymized = policy("anonymized", "");
     let (first, manifest) = release(&persons, &anonymized, "R0001", &no_ids, &work.path().join("a1"));
-    assert_eq!(first.summary().mode, Mode::Anonymized);
-    assert!(first.summary().n_persons_released * 100 >= persons.len() * 90, "most persons are released");
+    assert_eq!(first.summary.mode, Mode::Anonymized);
+    assert!(first.summary.n_persons_released * 100 >= persons.len() * 90, "most persons are released");
     assert_no_identifier(&first, &work.path().join("a1"), &forbidden, &birth_dates);
     assert_intervals_exact(&first, &persons, &keys("R0001"));
     assert_k_anonymous(&first);
     assert_k2_anonymous_codes(&first);
-    assert!(!first.summary().peculiar.is_empty(), "rare codes are found and treated");
+    assert!(!first.summary.peculiar.is_empty(), "rare codes are found and treated");
 
     // Deterministic: the same input, policy and keys give byte-identical files.
     let (_, again) = release(&persons, &anonymized, "R0001", &no_ids, &work.path().join("a1-again"));
@@ -378,8 +391,8 @@ fn every_mode_end_to_end_on_a_synthetic_cohort() {
     let pseudonymized = policy("pseudonymized", "");
     let (dataset, _) = release(&persons, &pseudonymized, "R0004", &no_ids, &work.path().join("p"));
     assert_no_identifier(&dataset, &work.path().join("p"), &forbidden, &birth_dates);
-    assert_eq!(dataset.summary().n_persons_released, persons.len());
-    assert!(dataset.summary().kanon.is_none() && dataset.summary().peculiar.is_empty());
+    assert_eq!(dataset.summary.n_persons_released, persons.len());
+    assert!(dataset.summary.kanon.is_none() && dataset.summary.peculiar.is_empty());
     let source_codes: BTreeSet<String> = persons
         .iter()
         .flat_map(|p| p.records.iter().flat_map(|r| r.diagnoses.iter().filter_map(|d| d.icd10.clone())))

@@ -1,0 +1,118 @@
+//! Processing throughput: N synthetic persons with their events → a release under a policy, timed per phase.
+//!
+//! ```text
+//! cargo build --release -p kiban-release --example bench_process
+//! /usr/bin/time -v target/release/examples/bench_process --persons 1000000 --policy docs/examples/policy-anonymized.toml
+//! ```
+//!
+//! The cohort is generated in memory by kiban-synth (3 providers) and linked by its ground truth, so the
+//! figures are those of processing and writing (cohort selection, k-anonymity, peculiar values, k^m on
+//! diagnosis codes; then tables built and written a chunk of persons at a time as Parquet + CSV + manifest +
+//! report), not of intake or linkage. Prints one
+//! `key=value` line per phase; peak memory comes from `/usr/bin/time -v` (it includes the generated cohort).
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use kiban_crypto::{DateShiftKey, PseudonymKey, SecretKey};
+use kiban_engine::policy::Recipient;
+use kiban_engine::{LinkedPerson, ProcessInputs, ReleaseKeys, ReleasePolicy};
+use kiban_model::{NaiveDate, PatientRecord};
+use kiban_synth::SynthConfig;
+
+fn main() {
+    let mut persons = 100_000;
+    let mut policy_path = None;
+    let mut out = std::env::temp_dir().join("kiban-bench-process");
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--persons" => persons = args.next().and_then(|n| n.parse().ok()).expect("--persons N"),
+            "--policy" => policy_path = args.next(),
+            "--out" => out = args.next().expect("--out DIR").into(),
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    let policy = match &policy_path {
+        Some(path) => ReleasePolicy::parse(&std::fs::read_to_string(path).expect("policy file"))
+            .unwrap_or_else(|errors| panic!("{errors}")),
+        None => ReleasePolicy::default_anonymized(Recipient {
+            name: "bench".to_owned(),
+            address: "bench".to_owned(),
+        }),
+    };
+
+    let start = Instant::now();
+    let cohort = kiban_synth::generate(&SynthConfig {
+        n_patients: persons,
+        n_providers: 3,
+        seed: 1,
+        ..SynthConfig::default()
+    });
+    let truth: HashMap<(&str, &str), u64> =
+        cohort.truth.iter().map(|row| ((row.provider.as_str(), row.local_id.as_str()), row.person)).collect();
+    let mut grouped: BTreeMap<u64, Vec<&PatientRecord>> = BTreeMap::new();
+    for record in cohort.records.iter().flatten() {
+        grouped
+            .entry(truth[&(record.person.provider.as_str(), record.person.local_id.as_str())])
+            .or_default()
+            .push(record);
+    }
+    let linked: Vec<LinkedPerson<'_>> = grouped
+        .into_iter()
+        .map(|(id, records)| LinkedPerson { person_id: format!("person-{id}"), records })
+        .collect();
+    let n_events: usize = cohort
+        .records
+        .iter()
+        .flatten()
+        .map(|r| {
+            r.encounters.len() + r.diagnoses.len() + r.prescriptions.len() + r.labs.len() + r.procedures.len()
+        })
+        .sum();
+    println!(
+        "generate seconds={:.2} persons={} records={} events={n_events}",
+        start.elapsed().as_secs_f64(),
+        linked.len(),
+        cohort.truth.len()
+    );
+
+    let master = SecretKey::from_bytes([9; 32]);
+    let keys = ReleaseKeys {
+        pseudonym: PseudonymKey::derive_from(&master, b"bench"),
+        date_shift: DateShiftKey::derive_from(&master, b"bench"),
+    };
+    let no_ids = BTreeMap::new();
+    let inputs = ProcessInputs {
+        release_date: NaiveDate::from_ymd_opt(2026, 4, 1).expect("date"),
+        provision_ids: &no_ids,
+    };
+    let start = Instant::now();
+    let dataset = kiban_engine::process(&linked, &policy, &keys, &inputs).expect("processing");
+    let summary = dataset.summary();
+    println!(
+        "process seconds={:.2} released={} peculiar_decisions={}",
+        start.elapsed().as_secs_f64(),
+        summary.n_persons_released,
+        summary.peculiar.len()
+    );
+
+    let start = Instant::now();
+    if out.exists() {
+        std::fs::remove_dir_all(&out).expect("clearing the output folder");
+    }
+    let manifest = kiban_release::write_release(&dataset, "BENCH", &out).expect("writing");
+    let context = kiban_release::ReportContext {
+        release_id: "BENCH".to_owned(),
+        recipient_name: policy.recipient.name.clone(),
+        provided_on: "2026-04-01".to_owned(),
+        facts: Vec::new(),
+    };
+    kiban_release::write_report(&dataset, &manifest, &context, &out).expect("report");
+    let bytes: u64 = manifest.files.iter().map(|file| file.bytes).sum();
+    println!(
+        "write seconds={:.2} files={} bytes={bytes}",
+        start.elapsed().as_secs_f64(),
+        manifest.files.len()
+    );
+}
