@@ -46,6 +46,8 @@ pub struct ProcessingSummary {
     pub columns: Vec<ColumnTreatment>,
     /// Every column of the record model not released, as `table.column`.
     pub removed: Vec<String>,
+    /// Whether the release is also written as FHIR R4 NDJSON.
+    pub fhir: bool,
 }
 
 /// The k-anonymity search's outcome.

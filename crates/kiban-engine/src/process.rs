@@ -232,6 +232,7 @@ pub fn process<'a>(
         max_shift_days,
         columns,
         removed,
+        fhir: policy.fhir,
     };
     Ok(AnonymizedDataset::new(prepared, summary))
 }

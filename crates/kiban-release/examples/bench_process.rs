@@ -71,10 +71,11 @@ fn main() {
         })
         .sum();
     println!(
-        "generate seconds={:.2} persons={} records={} events={n_events}",
+        "generate seconds={:.2} persons={} records={} events={n_events} input_rss_mib={}",
         start.elapsed().as_secs_f64(),
         linked.len(),
-        cohort.truth.len()
+        cohort.truth.len(),
+        rss_mib()
     );
 
     let master = SecretKey::from_bytes([9; 32]);
@@ -111,8 +112,21 @@ fn main() {
     kiban_release::write_report(&dataset, &manifest, &context, &out).expect("report");
     let bytes: u64 = manifest.files.iter().map(|file| file.bytes).sum();
     println!(
-        "write seconds={:.2} files={} bytes={bytes}",
+        "build_and_write seconds={:.2} files={} bytes={bytes}",
         start.elapsed().as_secs_f64(),
         manifest.files.len()
     );
+}
+
+/// The process's resident memory now, in MiB (Linux; 0 elsewhere): what the input alone holds.
+fn rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmRSS:"))
+                .and_then(|line| line.split_whitespace().nth(1).and_then(|kib| kib.parse::<u64>().ok()))
+        })
+        .map_or(0, |kib| kib / 1024)
 }

@@ -16,6 +16,7 @@ use kiban_engine::AnonymizedDataset;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+mod fhir;
 mod report;
 pub mod table_report;
 pub use report::{ReportContext, write_report};
@@ -74,7 +75,7 @@ impl Manifest {
 }
 
 /// Persons whose rows are built and written together: bounds the memory of a large release.
-const PERSONS_PER_CHUNK: usize = 50_000;
+const PERSONS_PER_CHUNK: usize = 10_000;
 
 /// Writes every table of `dataset` into `staging` as Parquet and CSV, plus `manifest.json`. Tables are
 /// built and written a chunk of persons at a time, so memory stays flat however large the release.
@@ -89,50 +90,25 @@ pub fn write_release(
 ) -> Result<Manifest, ReleaseError> {
     fs::create_dir_all(staging.join("parquet")).map_err(io_error(staging))?;
     fs::create_dir_all(staging.join("csv")).map_err(io_error(staging))?;
-    let mut writers: Vec<(
-        String,
-        kiban_columnar::ParquetWriter<io::BufWriter<fs::File>>,
-        kiban_columnar::CsvWriter,
-        usize,
-    )> = Vec::new();
+    let fhir = dataset.summary().fhir;
+    if fhir {
+        fs::create_dir_all(staging.join("fhir")).map_err(io_error(staging))?;
+    }
+    let mut writers: Vec<TableWriters> = Vec::new();
     for chunk in dataset.chunks(PERSONS_PER_CHUNK) {
         let tables = chunk?;
         if writers.is_empty() {
             for table in &tables {
-                let path = staging.join(format!("parquet/{}.parquet", table.name()));
-                let file = fs::File::create(&path).map_err(io_error(&path))?;
-                let label = path.display().to_string();
-                let parquet = kiban_columnar::ParquetWriter::new(io::BufWriter::new(file), table, &label)?;
-                let csv = kiban_columnar::CsvWriter::create(
-                    &staging.join(format!("csv/{}.csv", table.name())),
-                    table,
-                )?;
-                writers.push((table.name().to_owned(), parquet, csv, 0));
+                writers.push(TableWriters::create(staging, table, fhir)?);
             }
         }
-        for (table, (_, parquet, csv, rows)) in tables.iter().zip(&mut writers) {
-            parquet.write(table)?;
-            csv.write(table)?;
-            *rows += table.n_rows();
+        for (table, writers) in tables.iter().zip(&mut writers) {
+            writers.write(table)?;
         }
     }
     let mut files = Vec::new();
-    for (table, parquet, csv, rows) in writers {
-        let mut sink = parquet.finish()?;
-        io::Write::flush(&mut sink).map_err(io_error(staging))?;
-        csv.finish()?;
-        for format in ["parquet", "csv"] {
-            let relative = format!("{format}/{table}.{format}");
-            let (bytes, sha256) = hash_file(&staging.join(&relative))?;
-            files.push(ManifestFile {
-                path: relative,
-                table: table.clone(),
-                format: format.to_owned(),
-                rows,
-                bytes,
-                sha256,
-            });
-        }
+    for writers in writers {
+        files.extend(writers.finish(staging)?);
     }
     let manifest = Manifest {
         release_id: release_id.to_owned(),
@@ -143,6 +119,80 @@ pub fn write_release(
     let path = staging.join("manifest.json");
     fs::write(&path, manifest.to_json()?).map_err(io_error(&path))?;
     Ok(manifest)
+}
+
+/// The open files of one table: Parquet, CSV and, when asked, FHIR NDJSON.
+struct TableWriters {
+    table: String,
+    parquet: kiban_columnar::ParquetWriter<io::BufWriter<fs::File>>,
+    csv: kiban_columnar::CsvWriter,
+    fhir: Option<(String, io::BufWriter<fs::File>)>,
+    rows: usize,
+}
+
+impl TableWriters {
+    fn create(
+        staging: &Path,
+        shape: &kiban_columnar::Table,
+        fhir: bool,
+    ) -> Result<TableWriters, ReleaseError> {
+        let table = shape.name().to_owned();
+        let path = staging.join(format!("parquet/{table}.parquet"));
+        let file = fs::File::create(&path).map_err(io_error(&path))?;
+        let parquet =
+            kiban_columnar::ParquetWriter::new(io::BufWriter::new(file), shape, &path.display().to_string())?;
+        let csv = kiban_columnar::CsvWriter::create(&staging.join(format!("csv/{table}.csv")), shape)?;
+        let fhir = match fhir.then(|| fhir::resource_type(&table)).flatten() {
+            Some(resource) => {
+                let relative = format!("fhir/{resource}.ndjson");
+                let path = staging.join(&relative);
+                let file = fs::File::create(&path).map_err(io_error(&path))?;
+                Some((relative, io::BufWriter::new(file)))
+            }
+            None => None,
+        };
+        Ok(TableWriters { table, parquet, csv, fhir, rows: 0 })
+    }
+
+    fn write(&mut self, chunk: &kiban_columnar::Table) -> Result<(), ReleaseError> {
+        self.parquet.write(chunk)?;
+        self.csv.write(chunk)?;
+        if let Some((relative, out)) = &mut self.fhir {
+            let path = PathBuf::from(relative.as_str());
+            fhir::write_rows(chunk, self.rows, out).map_err(io_error(&path))?;
+        }
+        self.rows += chunk.n_rows();
+        Ok(())
+    }
+
+    /// Closes the files and lists them with their sizes and checksums.
+    fn finish(self, staging: &Path) -> Result<Vec<ManifestFile>, ReleaseError> {
+        let mut sink = self.parquet.finish()?;
+        io::Write::flush(&mut sink).map_err(io_error(staging))?;
+        self.csv.finish()?;
+        let mut written = vec![
+            (format!("parquet/{}.parquet", self.table), "parquet"),
+            (format!("csv/{}.csv", self.table), "csv"),
+        ];
+        if let Some((relative, mut out)) = self.fhir {
+            io::Write::flush(&mut out).map_err(io_error(&staging.join(&relative)))?;
+            written.push((relative, "fhir-ndjson"));
+        }
+        written
+            .into_iter()
+            .map(|(relative, format)| {
+                let (bytes, sha256) = hash_file(&staging.join(&relative))?;
+                Ok(ManifestFile {
+                    path: relative,
+                    table: self.table.clone(),
+                    format: format.to_owned(),
+                    rows: self.rows,
+                    bytes,
+                    sha256,
+                })
+            })
+            .collect()
+    }
 }
 
 /// Moves a staged release to its final folder. Call it only after the ledger line and audit event are

@@ -251,12 +251,51 @@ fn assert_k2_anonymous_codes(dataset: &Output) {
     assert_eq!(small, 0, "{small} combinations of ≤ 2 diagnosis codes are held by fewer than {K} persons");
 }
 
+/// The FHIR NDJSON files hold one resource per released row, every event refers to a released Patient,
+/// and no string in them is a source identifier.
+fn assert_fhir(dataset: &Output, dir: &Path, forbidden: &HashSet<String>) {
+    let read = |resource: &str| -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(dir.join(format!("fhir/{resource}.ndjson"))).expect("fhir file");
+        text.lines().map(|line| serde_json::from_str(line).expect("one JSON resource per line")).collect()
+    };
+    let patients = read("Patient");
+    assert_eq!(patients.len(), table(dataset, "persons").n_rows());
+    let ids: HashSet<&str> = patients.iter().map(|patient| patient["id"].as_str().expect("id")).collect();
+    for (resource, name) in [("Encounter", "encounters"), ("Condition", "diagnoses"), ("Observation", "labs")]
+    {
+        let resources = read(resource);
+        assert_eq!(resources.len(), table(dataset, name).n_rows(), "{resource}");
+        for value in &resources {
+            assert_eq!(value["resourceType"], resource);
+            let reference = value["subject"]["reference"].as_str().expect("subject");
+            assert!(
+                ids.contains(reference.trim_start_matches("Patient/")),
+                "{resource} refers to a released Patient"
+            );
+            let mut stack = vec![value];
+            while let Some(value) = stack.pop() {
+                match value {
+                    serde_json::Value::String(text) => {
+                        assert!(!forbidden.contains(text), "{resource} holds a source identifier")
+                    }
+                    serde_json::Value::Array(items) => stack.extend(items),
+                    serde_json::Value::Object(map) => stack.extend(map.values()),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
 fn policy(mode: &str, extra: &str) -> ReleasePolicy {
     let dates = if mode == "pseudonymized" { "keep" } else { "date_shift" };
+    // The pseudonymized release is also written as FHIR NDJSON.
+    let fhir = mode == "pseudonymized";
     let text = format!(
         r#"
 mode = "{mode}"
 reference_date = 2026-04-01
+fhir = {fhir}
 [recipient]
 name = "Test University"
 address = "Tokyo"
@@ -400,6 +439,7 @@ fn every_mode_end_to_end_on_a_synthetic_cohort() {
     let released_codes: BTreeSet<String> =
         strings(table(&dataset, "diagnoses"), "icd10").into_iter().flatten().collect();
     assert_eq!(released_codes, source_codes, "every code, rare ones included, is kept");
+    assert_fhir(&dataset, &work.path().join("p"), &forbidden);
     let keys4 = keys("R0004");
     let by_pseudonym: HashMap<String, &LinkedPerson<'_>> = persons
         .iter()
