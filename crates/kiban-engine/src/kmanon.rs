@@ -14,9 +14,8 @@
 //! nodes form a *cut* through the hierarchy: no released code is an ancestor of another, so `E11` and
 //! `E119` are never released together — generalizing `E119` to `E11` takes every observed `E11x` with it.
 //! When the input itself holds a code and one of its ancestors, the finer code starts at that ancestor.
-//! Suppression happens only at the top: a node is suppressed when no ancestor covers more observed codes,
-//! i.e. when even the top of its hierarchy would be as rare, and only for a violating itemset none of whose
-//! codes can be generalized any more.
+//! A code is suppressed when that costs less than generalizing: suppressing a rare code costs its few
+//! items, while generalizing it can take a whole common sibling group up with it.
 //!
 //! # Information loss
 //!
@@ -34,9 +33,8 @@
 //!    monotone: it never breaks a smaller size already fixed, so sizes are fixed in increasing order);
 //! 2. a pass counts the supports of all `i`-itemsets of the generalized sets and collects the violating ones;
 //! 3. a violating itemset can be repaired by a *step* on one of its items: replacing the item's cut node,
-//!    and every cut node under the same ancestor, by its lowest ancestor that covers more observed codes;
-//!    only when no item has such an ancestor is suppressing one of them a step (suppression comes last:
-//!    generalizing the other codes of the itemset often makes the top node common enough);
+//!    and every cut node under the same ancestor, by its lowest ancestor that covers more observed codes,
+//!    or suppressing the item; the loss each adds decides;
 //! 4. steps are chosen like a weighted set cover: least loss added per violating itemset touched first
 //!    (lazily re-scored), each violating itemset claimed by at most one step per pass, and no two chosen
 //!    steps on one root-to-leaf path; all chosen steps are applied, and the next pass re-counts.
@@ -626,7 +624,9 @@ impl<'a> Search<'a> {
         let mut itemsets_of: Vec<Vec<u32>> = vec![Vec::new(); n_nodes];
         let mut targets = Vec::with_capacity(violations.size);
         for (index, itemset) in violations.iter().enumerate() {
-            // Suppression is the last resort: only for an itemset whose items are all at their top.
+            // Every item can go up a step or be suppressed; the cost decides. Suppressing one rare code
+            // costs its few items, where taking it up to the lowest ancestor that covers more codes can
+            // drag a whole common sibling group along (one rare E752 must not turn every E119 into E00-E90).
             targets.clear();
             for &node in itemset {
                 if let Some(up) = self.forest.step_up[node as usize]
@@ -634,9 +634,9 @@ impl<'a> Search<'a> {
                 {
                     targets.push(up);
                 }
-            }
-            if targets.is_empty() {
-                targets.extend_from_slice(itemset);
+                if !targets.contains(&node) {
+                    targets.push(node);
+                }
             }
             for &target in &targets {
                 itemsets_of[target as usize].push(to_u32(index));

@@ -64,8 +64,9 @@ impl Treatments {
                 }
                 cells[idx] = Cell::Text(released);
             }
+            // A row without a code keeps its names: there is nothing they could tell.
             let unchanged = match &cells[idx] {
-                Cell::Text(Some(code)) => source_code(treatment.column, event) == Some(code.as_str()),
+                Cell::Text(code) => code.as_deref() == source_code(treatment.column, event),
                 _ => false,
             };
             if !unchanged {

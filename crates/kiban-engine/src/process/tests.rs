@@ -213,3 +213,56 @@ fn ages_band_and_top_code() {
     assert_eq!(age_label(89, 1, 90), "89");
     assert_eq!(age_label(85, 20, 90), "80+");
 }
+
+/// `n` persons with a common diagnosis, one of whom also has a rare one.
+fn records_with_diagnoses(n: usize) -> Vec<PatientRecord> {
+    let mut source = records(n);
+    for (idx, record) in source.iter_mut().enumerate() {
+        let diagnosis = |icd10: &str, medis: Option<&str>| kiban_model::Diagnosis {
+            icd10: Some(icd10.to_owned()),
+            medis_code: medis.map(str::to_owned),
+            name: None,
+            onset: Some(date(2020, 2, 1)),
+            suspected: false,
+            main: false,
+        };
+        record.diagnoses.push(diagnosis("E119", None));
+        if idx == 0 {
+            record.diagnoses.push(diagnosis("E752", Some("20060000")));
+        }
+    }
+    source
+}
+
+#[test]
+fn a_rare_code_is_treated_and_its_name_withheld_while_common_codes_stay() {
+    let source = records_with_diagnoses(60);
+    let output = run(&source, 5, 1);
+    let diagnoses = table(&output, "diagnoses");
+    let codes = strings(diagnoses, "icd10");
+    assert!(!codes.iter().any(|code| code == "E752"), "the rare code is not released as it is");
+    let common = codes.iter().filter(|code| *code == "E119").count();
+    assert!(common >= 55, "the common code stays at full detail ({common} rows)");
+    assert!(
+        strings(diagnoses, "medis_code").iter().all(String::is_empty),
+        "the rare code's MEDIS code is withheld"
+    );
+    assert!(output.summary.peculiar.iter().any(|decision| decision.column == "diagnoses.icd10"));
+    // Pseudonymized: the rare code stays.
+    let mut pseudonymized = policy(5);
+    pseudonymized.mode = crate::policy::Mode::Pseudonymized;
+    for table in pseudonymized.columns.values_mut() {
+        for action in table.values_mut() {
+            if *action == crate::policy::Action::DateShift {
+                *action = crate::policy::Action::Keep;
+            }
+        }
+    }
+    pseudonymized.columns.get_mut("persons").unwrap().insert(
+        "birth_date".to_owned(),
+        crate::policy::Action::Generalize(crate::policy::Generalization::Year),
+    );
+    let output = run_policy(&source, &pseudonymized, 1).unwrap();
+    assert!(strings(table(&output, "diagnoses"), "icd10").iter().any(|code| code == "E752"));
+    assert!(output.summary.peculiar.is_empty());
+}
