@@ -54,6 +54,8 @@ pub struct ProcessingSummary {
 #[derive(Clone, PartialEq, Debug)]
 pub struct KAnonymitySummary {
     pub k: usize,
+    /// Every model the classes satisfy, described (`5-anonymity`, `distinct 2-diversity of …`).
+    pub models: Vec<String>,
     pub suppression_limit: f64,
     pub quasi_identifiers: Vec<QuasiIdentifierSummary>,
     /// Sizes of the released equivalence classes, ascending.

@@ -132,11 +132,46 @@ pub struct Privacy {
     pub km: Option<KmSettings>,
     /// Dates are shifted by a per-person offset of up to this many days either way.
     pub max_shift_days: u32,
+    /// Models on the person's main-diagnosis chapter (the ICD-10 chapter of their first main diagnosis),
+    /// which every quasi-identifier class must also satisfy: l-diversity, t-closeness.
+    pub sensitive: Vec<SensitiveModel>,
 }
 
 impl Default for Privacy {
     fn default() -> Privacy {
-        Privacy { k: 5, suppression_limit: 0.05, km: Some(KmSettings { k: 5, m: 2 }), max_shift_days: 180 }
+        Privacy {
+            k: 5,
+            suppression_limit: 0.05,
+            km: Some(KmSettings { k: 5, m: 2 }),
+            max_shift_days: 180,
+            sensitive: Vec::new(),
+        }
+    }
+}
+
+/// A model on the person-level sensitive attribute (the main-diagnosis chapter).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SensitiveModel {
+    /// At least `l` distinct chapters per class.
+    DistinctL(usize),
+    /// Entropy l-diversity (ARX's definition).
+    EntropyL(f64),
+    /// Recursive (c, l)-diversity.
+    RecursiveCL { c: f64, l: usize },
+    /// Equal-distance t-closeness: each class's distribution of chapters is within `t` of the whole's.
+    TCloseness(f64),
+}
+
+impl SensitiveModel {
+    pub fn describe(self) -> String {
+        match self {
+            SensitiveModel::DistinctL(l) => format!("distinct {l}-diversity of the main-diagnosis chapter"),
+            SensitiveModel::EntropyL(l) => format!("entropy {l}-diversity of the main-diagnosis chapter"),
+            SensitiveModel::RecursiveCL { c, l } => {
+                format!("recursive ({c}, {l})-diversity of the main-diagnosis chapter")
+            }
+            SensitiveModel::TCloseness(t) => format!("{t}-closeness of the main-diagnosis chapter"),
+        }
     }
 }
 

@@ -136,8 +136,8 @@ pub fn process<'a>(
                 ladder: Ladder::of(person_columns[*idx].action, age_top_code),
             })
             .collect();
-        let search =
-            persons::k_anonymize(&qis, subjects.len(), policy.privacy.k, policy.privacy.suppression_limit)?;
+        let main_chapters: Vec<String> = subjects.iter().map(main_diagnosis_chapter).collect();
+        let search = persons::k_anonymize(&qis, subjects.len(), &policy.privacy, &main_chapters)?;
         for (row, suppressed) in search.solution.suppressed().iter().enumerate() {
             kept[row] = !suppressed;
         }
@@ -166,6 +166,9 @@ pub fn process<'a>(
             loss: search.solution.loss(),
             n_transformations_checked: search.solution.n_nodes_checked(),
             n_persons_suppressed: search.solution.n_suppressed(),
+            models: std::iter::once(format!("{}-anonymity", policy.privacy.k))
+                .chain(policy.privacy.sensitive.iter().map(|model| model.describe()))
+                .collect(),
             risk_before: search.risk_before,
             risk_after: search.risk_after,
         });
@@ -390,6 +393,33 @@ fn person_cell(subject: &Subject<'_>, column: &str, provision_ids: &BTreeMap<Str
         // Every other person column is refused by Rule 18 before processing starts.
         _ => Cell::Text(None),
     }
+}
+
+/// The ICD-10 chapter of the person's first main diagnosis (or first diagnosis), `none` without one: the
+/// sensitive attribute of the l-diversity and t-closeness models.
+fn main_diagnosis_chapter(subject: &Subject<'_>) -> String {
+    use crate::codes::{CodeHierarchy as _, generalization_path};
+    let diagnoses = subject.events[1].iter().filter_map(|(event, _)| match event {
+        Event::Diagnosis(diagnosis) => Some(*diagnosis),
+        _ => None,
+    });
+    let mut first = None;
+    let mut main = None;
+    for diagnosis in diagnoses {
+        first = first.or(Some(diagnosis));
+        if diagnosis.main {
+            main = Some(diagnosis);
+            break;
+        }
+    }
+    main.or(first)
+        .and_then(|diagnosis| diagnosis.icd10.as_deref())
+        .map(|code| code.trim().replace('.', "").to_ascii_uppercase())
+        .and_then(|code| {
+            let hierarchy = crate::codes::Icd10Hierarchy;
+            generalization_path(&hierarchy, &code).into_iter().find(|node| hierarchy.level(node) == 3)
+        })
+        .unwrap_or_else(|| "none".to_owned())
 }
 
 /// A person-level cell as the k-anonymity search sees it.

@@ -41,6 +41,7 @@ struct JsonReport<'a> {
 #[derive(Serialize)]
 struct JsonKAnonymity<'a> {
     k: usize,
+    models: &'a [String],
     suppression_limit: f64,
     n_persons_suppressed: usize,
     n_classes: usize,
@@ -104,6 +105,7 @@ pub fn write_report(
         n_persons_released: summary.n_persons_released,
         k_anonymity: summary.kanon.as_ref().map(|kanon| JsonKAnonymity {
             k: kanon.k,
+            models: &kanon.models,
             suppression_limit: kanon.suppression_limit,
             n_persons_suppressed: kanon.n_persons_suppressed,
             n_classes: kanon.class_sizes.len(),
@@ -257,8 +259,12 @@ This report holds counts and choices only: no record, no key, no date offset, no
         rows.extend([
             ("persons suppressed (k-anonymity)".to_owned(), kanon.n_persons_suppressed.to_string()),
             (
-                "privacy model".to_owned(),
-                format!("{}-anonymity, suppression limit {:.1} %", kanon.k, kanon.suppression_limit * 100.0),
+                "privacy models".to_owned(),
+                format!(
+                    "{}, suppression limit {:.1} %",
+                    kanon.models.join(", "),
+                    kanon.suppression_limit * 100.0
+                ),
             ),
             ("equivalence classes".to_owned(), kanon.class_sizes.len().to_string()),
             (

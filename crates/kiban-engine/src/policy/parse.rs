@@ -9,7 +9,7 @@ use toml::de::{DeTable, DeValue};
 use super::catalog::{self, TABLES};
 use super::{
     Action, CodeRange, Cohort, Generalization, Icd10Level, KmSettings, Mode, Peculiar, PolicyErrors,
-    PolicyIssue, Privacy, Recipient, ReleasePolicy,
+    PolicyIssue, Privacy, Recipient, ReleasePolicy, SensitiveModel,
 };
 
 pub(super) fn parse(text: &str) -> Result<ReleasePolicy, PolicyErrors> {
@@ -275,7 +275,24 @@ impl Parser<'_> {
     fn privacy(&mut self, root: &DeTable<'_>) -> Privacy {
         let mut privacy = Privacy::default();
         let Some(table) = self.table(root, "", "privacy") else { return privacy };
-        self.allow_keys(table, "privacy", &["k", "suppression_limit", "km", "max_shift_days"]);
+        self.allow_keys(
+            table,
+            "privacy",
+            &["k", "suppression_limit", "km", "max_shift_days", "l_diversity", "t_closeness"],
+        );
+        if let Some(value) = table.get("l_diversity") {
+            privacy.sensitive.extend(self.l_diversity(value));
+        }
+        if let Some(value) = table.get("t_closeness") {
+            match self.number(value, "privacy.t_closeness") {
+                Some(t) if t > 0.0 && t <= 1.0 => privacy.sensitive.push(SensitiveModel::TCloseness(t)),
+                Some(_) => {
+                    let line = self.line_of(value);
+                    self.issue(line, "privacy.t_closeness", "must be above 0 and at most 1".to_owned());
+                }
+                None => {}
+            }
+        }
         if let Some(value) = table.get("k") {
             privacy.k = self.integer(value, "privacy.k", 2, 1_000_000).map_or(privacy.k, to_usize);
         }
@@ -313,6 +330,44 @@ impl Parser<'_> {
             };
         }
         privacy
+    }
+
+    /// `{ kind = "distinct" | "entropy" | "recursive", l = 2, c = 3 }`.
+    fn l_diversity(&mut self, value: &Value<'_>) -> Option<SensitiveModel> {
+        let key = "privacy.l_diversity";
+        let line = self.line_of(value);
+        let DeValue::Table(table) = value.get_ref() else {
+            self.issue(line, key, "expected { kind = \"distinct\", l = 2 }".to_owned());
+            return None;
+        };
+        self.allow_keys(table, key, &["kind", "l", "c"]);
+        let kind =
+            table.get("kind").map_or(Some("distinct"), |kind| self.str(kind, &format!("{key}.kind")))?;
+        let Some(l) = table.get("l") else {
+            self.issue(line, format!("{key}.l"), "missing".to_owned());
+            return None;
+        };
+        match kind {
+            "distinct" => {
+                self.integer(l, &format!("{key}.l"), 2, 1000).map(|l| SensitiveModel::DistinctL(to_usize(l)))
+            }
+            "entropy" => {
+                self.number(l, &format!("{key}.l")).filter(|l| *l >= 1.0).map(SensitiveModel::EntropyL)
+            }
+            "recursive" => {
+                let l = self.integer(l, &format!("{key}.l"), 2, 1000)?;
+                let c = table.get("c").map_or(Some(1.0), |c| self.number(c, &format!("{key}.c")))?;
+                Some(SensitiveModel::RecursiveCL { c, l: to_usize(l) })
+            }
+            other => {
+                self.issue(
+                    line,
+                    format!("{key}.kind"),
+                    format!("unknown kind `{other}`: expected distinct, entropy or recursive"),
+                );
+                None
+            }
+        }
     }
 
     fn peculiar(&mut self, root: &DeTable<'_>) -> Peculiar {

@@ -17,6 +17,8 @@ to = "2025-12-31"
 k = 10
 suppression_limit = 0.02
 km = { k = 10, m = 3 }
+l_diversity = { kind = "recursive", c = 3, l = 2 }
+t_closeness = 0.4
 
 [peculiar]
 rare_code_persons = 20
@@ -52,6 +54,10 @@ fn a_good_policy_parses_into_its_choices() {
     assert_eq!(policy.cohort.to, NaiveDate::from_ymd_opt(2025, 12, 31));
     assert_eq!(policy.privacy.k, 10);
     assert_eq!(policy.privacy.km, Some(KmSettings { k: 10, m: 3 }));
+    assert_eq!(
+        policy.privacy.sensitive,
+        [SensitiveModel::RecursiveCL { c: 3.0, l: 2 }, SensitiveModel::TCloseness(0.4)]
+    );
     assert_eq!(policy.peculiar.rare_code_persons, 20);
     assert_eq!(policy.peculiar.lab_percentiles, (1.0, 99.0));
     assert_eq!(

@@ -9,12 +9,17 @@
 use std::collections::BTreeSet;
 
 use crate::hierarchy::Hierarchy;
-use crate::kanon::{self, KAnonymityConfig, QuasiIdentifier, Solution};
-use crate::policy::{Action, Generalization};
+use crate::kanon::{
+    self, AnonymizationConfig, Metric, PrivacyModel, QuasiIdentifier, SensitiveAttribute, Solution,
+};
+use crate::policy::{Action, Generalization, Privacy, SensitiveModel};
 use crate::risk::{self, RiskProfile};
 
 use super::ProcessError;
 use super::cells::age_label;
+
+/// The person-level sensitive attribute the l-diversity and t-closeness models protect.
+const MAIN_CHAPTER: &str = "main_diagnosis_chapter";
 
 /// The value a null cell takes inside the search; released as null again.
 pub(super) const NULL: &str = "\u{0}null";
@@ -142,9 +147,10 @@ pub(super) struct KAnonymity {
 pub(super) fn k_anonymize(
     columns: &[PersonQi],
     n_persons: usize,
-    k: usize,
-    suppression_limit: f64,
+    privacy: &Privacy,
+    main_chapters: &[String],
 ) -> Result<KAnonymity, ProcessError> {
+    let (k, suppression_limit) = (privacy.k, privacy.suppression_limit);
     let mut qis = Vec::with_capacity(columns.len().max(1));
     for column in columns {
         qis.push(QuasiIdentifier::new(&column.name, &column.values, hierarchy(column)?)?);
@@ -160,7 +166,23 @@ pub(super) fn k_anonymize(
         .map(|row| columns.iter().map(|column| column.values[row].as_str()).collect())
         .collect();
     let risk_before = RiskProfile::of_sample(&risk::class_sizes(before), threshold);
-    let solution = kanon::anonymize(&qis, &KAnonymityConfig { k, suppression_limit })?;
+    let mut models = vec![PrivacyModel::KAnonymity { k }];
+    let attribute = || MAIN_CHAPTER.to_owned();
+    models.extend(privacy.sensitive.iter().map(|model| match *model {
+        SensitiveModel::DistinctL(l) => PrivacyModel::DistinctLDiversity { attribute: attribute(), l },
+        SensitiveModel::EntropyL(l) => PrivacyModel::EntropyLDiversity { attribute: attribute(), l },
+        SensitiveModel::RecursiveCL { c, l } => {
+            PrivacyModel::RecursiveCLDiversity { attribute: attribute(), c, l }
+        }
+        SensitiveModel::TCloseness(t) => PrivacyModel::EqualDistanceTCloseness { attribute: attribute(), t },
+    }));
+    let sensitive = if privacy.sensitive.is_empty() {
+        Vec::new()
+    } else {
+        vec![SensitiveAttribute::new(MAIN_CHAPTER, main_chapters)]
+    };
+    let config = AnonymizationConfig { models, suppression_limit, metric: Metric::Loss };
+    let solution = kanon::anonymize_with(&qis, &sensitive, &config)?;
     let risk_after = RiskProfile::of_sample(solution.class_sizes(), threshold);
     Ok(KAnonymity { solution, qis, risk_before, risk_after })
 }

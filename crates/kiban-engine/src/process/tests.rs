@@ -266,3 +266,48 @@ fn a_rare_code_is_treated_and_its_name_withheld_while_common_codes_stay() {
     assert!(strings(table(&output, "diagnoses"), "icd10").iter().any(|code| code == "E752"));
     assert!(output.summary.peculiar.is_empty());
 }
+
+#[test]
+fn l_diversity_of_the_main_diagnosis_chapter_holds_in_every_class() {
+    let mut source = records(300);
+    for (idx, record) in source.iter_mut().enumerate() {
+        // Chapters by age group, so some classes would be uniform without the model.
+        let code = if idx % 4 == 0 || (idx % 4 == 1 && idx % 3 == 0) { "I10" } else { "E119" };
+        record.diagnoses.push(kiban_model::Diagnosis {
+            icd10: Some(code.to_owned()),
+            medis_code: None,
+            name: None,
+            onset: Some(date(2020, 3, 1)),
+            suspected: false,
+            main: true,
+        });
+    }
+    let mut diverse = policy(5);
+    diverse.privacy.sensitive = vec![crate::policy::SensitiveModel::DistinctL(2)];
+    let output = run_policy(&source, &diverse, 1).unwrap();
+    let kanon = output.summary.kanon.as_ref().unwrap();
+    assert!(kanon.models.iter().any(|model| model.contains("2-diversity")), "{:?}", kanon.models);
+    // Each released person's chapter, from the diagnoses table; then per class the distinct chapters.
+    let diagnoses = table(&output, "diagnoses");
+    let chapter_of: HashMap<String, String> = strings(diagnoses, "person")
+        .into_iter()
+        .zip(strings(diagnoses, "icd10"))
+        .map(|(person, code)| (person, if code.starts_with('I') { "I".to_owned() } else { "E".to_owned() }))
+        .collect();
+    let persons = table(&output, "persons");
+    let (ages, sexes, prefectures, ids) = (
+        strings(persons, "age_band"),
+        strings(persons, "sex"),
+        strings(persons, "prefecture"),
+        strings(persons, "person"),
+    );
+    let mut classes: HashMap<(String, String, String), std::collections::BTreeSet<String>> = HashMap::new();
+    for row in 0..persons.n_rows() {
+        classes
+            .entry((ages[row].clone(), sexes[row].clone(), prefectures[row].clone()))
+            .or_default()
+            .insert(chapter_of[&ids[row]].clone());
+    }
+    assert!(!classes.is_empty());
+    assert!(classes.values().all(|chapters| chapters.len() >= 2), "a class has one main-diagnosis chapter");
+}
