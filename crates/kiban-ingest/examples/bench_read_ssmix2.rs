@@ -1,6 +1,7 @@
-//! Benchmark driver for `scripts/bench_intake.py`: reads an SS-MIX2 storage with `read_ssmix2` and prints
-//! counts, or with `--raw` only lists, reads and decodes ISO-2022-JP every file (the floor for the same
-//! files on one thread). Prints one line of `key=value` pairs; the script times the whole process.
+//! Benchmark driver for `scripts/bench_intake.py`: reads an SS-MIX2 storage with `read_ssmix2` (on every
+//! core) and prints counts, or with `--raw` only lists, reads and decodes ISO-2022-JP every file (the floor
+//! for the same files on one thread). Prints one line of `key=value` pairs; the script times the whole
+//! process.
 //!
 //! ```text
 //! cargo run --release -p kiban-ingest --example bench_read_ssmix2 -- [--raw] ROOT
@@ -43,8 +44,9 @@ fn read_mapped(root: &Path) -> Result<String, String> {
     let output = read_ssmix2(root, &provider, &mut |_| {}).map_err(|error| error.to_string())?;
     let seconds = start.elapsed().as_secs_f64();
     let n_unmapped: usize = output.unmapped.values().sum();
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     Ok(format!(
-        "mode=read_ssmix2 files={} records={} quarantined={} unmapped={n_unmapped} warnings={} seconds={seconds:.3}",
+        "mode=read_ssmix2 threads={threads} files={} records={} quarantined={} unmapped={n_unmapped} warnings={} seconds={seconds:.3}",
         output.n_files,
         output.records.len(),
         output.quarantined.len(),

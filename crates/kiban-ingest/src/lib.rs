@@ -11,13 +11,19 @@
 //! - The file list is read once and sorted, so the output is deterministic: records are sorted by local
 //!   patient id, and messages of one patient are merged in path order (for SS-MIX2 the `-` date folder,
 //!   which holds ADT-00, comes first, so its demographics win).
+//! - Files are listed, read and mapped on every core (std threads), but handed to the assembly and the
+//!   fingerprint in sorted path order, so the output does not depend on the number of cores or on timing.
 //! - The [`IngestOutput::fingerprint`] hashes the sorted relative paths and bytes of every input file, so
 //!   the same input always gives the same fingerprint and a re-ingest can be recognized.
 //! - Types read but not mapped yet are counted in [`IngestOutput::unmapped`], not dropped silently.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::thread::ScopedJoinHandle;
 
 use kiban_model::PatientRecord;
 use sha2::{Digest, Sha256};
@@ -100,33 +106,84 @@ struct InputFile {
     absolute: PathBuf,
 }
 
+/// A folder to list: its absolute path and its path relative to the root (empty for the root itself).
+struct Folder {
+    absolute: PathBuf,
+    relative: String,
+}
+
+/// Folders per thread to share the walk out in: many more than threads, so that a thread done early (a
+/// folder of few patients) takes the next folder instead of idling.
+const WALK_FOLDERS_PER_THREAD: usize = 64;
+
 /// Lists every regular file under `root` that `keep` accepts, sorted by relative path.
-fn list_files(root: &Path, keep: &dyn Fn(&str) -> bool) -> Result<Vec<InputFile>, IngestError> {
+///
+/// The walk runs on every core: the top of the tree is listed level by level until there are enough
+/// folders to share out, then each thread walks whole folders, taking the next one when it is done. The
+/// final sort makes the order independent of which thread found what.
+fn list_files(root: &Path, keep: &(dyn Fn(&str) -> bool + Sync)) -> Result<Vec<InputFile>, IngestError> {
     let metadata = std::fs::metadata(root)
         .map_err(|source| IngestError::Unreadable { path: root.to_owned(), source })?;
     if !metadata.is_dir() {
         return Err(IngestError::NotADirectory { path: root.to_owned() });
     }
+    let enough_folders = threads() * WALK_FOLDERS_PER_THREAD;
     let mut files = Vec::new();
-    let mut pending = vec![(root.to_owned(), String::new())];
-    while let Some((dir, prefix)) = pending.pop() {
-        let entries = std::fs::read_dir(&dir)
-            .map_err(|source| IngestError::Unreadable { path: dir.clone(), source })?;
-        for entry in entries {
-            let entry = entry.map_err(|source| IngestError::Unreadable { path: dir.clone(), source })?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let relative = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
-            let file_type =
-                entry.file_type().map_err(|source| IngestError::Unreadable { path: entry.path(), source })?;
-            if file_type.is_dir() {
-                pending.push((entry.path(), relative));
-            } else if keep(&relative) {
-                files.push(InputFile { relative, absolute: entry.path() });
-            }
+    let mut folders = vec![Folder { absolute: root.to_owned(), relative: String::new() }];
+    while !folders.is_empty() && folders.len() < enough_folders {
+        let mut subfolders = Vec::new();
+        for folder in &folders {
+            list_folder(folder, keep, &mut files, &mut subfolders)?;
         }
+        folders = subfolders;
+    }
+    // In path order, so the walked parts come back nearly sorted and the final sort only checks them.
+    folders.sort_unstable_by(|a, b| a.relative.cmp(&b.relative));
+    for part in parallel_map(&folders, |folder| walk(folder, keep)) {
+        files.extend(part?);
     }
     files.sort();
     Ok(files)
+}
+
+/// Walks the tree under one folder on the calling thread; the files come back sorted.
+fn walk(folder: &Folder, keep: &(dyn Fn(&str) -> bool + Sync)) -> Result<Vec<InputFile>, IngestError> {
+    let mut files = Vec::new();
+    let mut pending = Vec::new();
+    list_folder(folder, keep, &mut files, &mut pending)?;
+    while let Some(folder) = pending.pop() {
+        list_folder(&folder, keep, &mut files, &mut pending)?;
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Lists one folder: the files `keep` accepts go to `files`, the subfolders to `subfolders`.
+fn list_folder(
+    folder: &Folder,
+    keep: &(dyn Fn(&str) -> bool + Sync),
+    files: &mut Vec<InputFile>,
+    subfolders: &mut Vec<Folder>,
+) -> Result<(), IngestError> {
+    let unreadable = |source| IngestError::Unreadable { path: folder.absolute.clone(), source };
+    for entry in std::fs::read_dir(&folder.absolute).map_err(unreadable)? {
+        let entry = entry.map_err(unreadable)?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let relative = if folder.relative.is_empty() {
+            name.into_owned()
+        } else {
+            format!("{}/{name}", folder.relative)
+        };
+        let file_type =
+            entry.file_type().map_err(|source| IngestError::Unreadable { path: entry.path(), source })?;
+        if file_type.is_dir() {
+            subfolders.push(Folder { absolute: entry.path(), relative });
+        } else if keep(&relative) {
+            files.push(InputFile { relative, absolute: entry.path() });
+        }
+    }
+    Ok(())
 }
 
 /// Hashes the sorted input files: each as its path length, path, byte length and bytes.
@@ -146,58 +203,121 @@ impl Fingerprint {
     }
 }
 
+/// Threads to read with: one per core.
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
+}
+
+/// Maps `items` on every core (the calling thread too) and returns the results in item order. Each thread
+/// takes the next item when done with one, so items of uneven cost even out.
+fn parallel_map<T: Sync, R: Send>(items: &[T], map: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut results = Vec::new();
+        loop {
+            let idx = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(idx) else { return results };
+            results.push((idx, map(item)));
+        }
+    };
+    let mut results = std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads().min(items.len())).map(|_| scope.spawn(work)).collect();
+        let mut results = work();
+        for helper in helpers {
+            results.extend(join(helper));
+        }
+        results
+    });
+    results.sort_unstable_by_key(|&(idx, _)| idx);
+    results.into_iter().map(|(_, result)| result).collect()
+}
+
+/// Waits for a scoped thread and passes its panic on with the original message (reading never panics on
+/// input, so this is a bug's message, not a patient value).
+fn join<T>(handle: ScopedJoinHandle<'_, T>) -> T {
+    handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// Reads one file; an unreadable file becomes `Err(reason)`, the error kind only.
+fn read_file(file: &InputFile) -> Result<Vec<u8>, String> {
+    std::fs::read(&file.absolute).map_err(|error| format!("cannot read the file: {}", error.kind()))
+}
+
 /// Files read per batch: enough to amortize the per-batch work, small enough to keep memory flat.
 const BATCH_SIZE: usize = 512;
 
-/// Reads one batch of files in order, feeding the fingerprint; an unreadable file becomes `Err(reason)`.
-/// Reads a batch of files and maps each with `map`, spread over the machine's cores; the results come back
-/// in file order and the fingerprint takes the files in that order, so the output is the same as reading
-/// them one by one.
-fn read_and_map_batch<T, F>(files: &[InputFile], fingerprint: &mut Fingerprint, map: &F) -> Vec<T>
-where
+/// Batches a reading thread may have ready before the calling thread takes them: enough to ride out an
+/// uneven batch, few enough to keep memory flat.
+const BATCHES_AHEAD: usize = 2;
+
+/// Reads `files` and maps each with `map` on one thread per core, while the calling thread feeds the
+/// fingerprint and hands each batch's results to `consume`, both in file order: the output is the same as
+/// reading the files one by one, and the calling thread's share overlaps the reading.
+///
+/// Reading thread `k` of `n` takes batches `k`, `k + n`, `k + 2n`, … and sends each down its own bounded
+/// channel, and the calling thread takes batch `i` from channel `i % n`. So the batches arrive in order
+/// without a reorder buffer, and at most [`BATCHES_AHEAD`] per thread wait in memory.
+fn read_and_map<T, F>(
+    files: &[InputFile],
+    fingerprint: &mut Fingerprint,
+    map: &F,
+    consume: &mut dyn FnMut(Vec<T>),
+) where
     T: Send,
     F: Fn(&InputFile, Result<&[u8], String>) -> T + Sync,
 {
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).max(1);
-    let chunk = files.len().div_ceil(threads).max(1);
+    // Zero only when there are no batches, and then nothing below divides by it.
+    let n_threads = threads().min(files.len().div_ceil(BATCH_SIZE));
     let read_one = |file: &InputFile| {
-        let bytes =
-            std::fs::read(&file.absolute).map_err(|error| format!("cannot read the file: {}", error.kind()));
+        let bytes = read_file(file);
         let mapped = map(file, bytes.as_deref().map_err(Clone::clone));
         (bytes.ok(), mapped)
     };
-    let parts: Vec<Vec<(Option<Vec<u8>>, T)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(read_one).collect::<Vec<_>>()))
+    std::thread::scope(|scope| {
+        let (receivers, readers): (Vec<_>, Vec<_>) = (0..n_threads)
+            .map(|k| {
+                let (sender, receiver) = mpsc::sync_channel(BATCHES_AHEAD);
+                let reader = scope.spawn(move || {
+                    for batch in files.chunks(BATCH_SIZE).skip(k).step_by(n_threads) {
+                        let results: Vec<_> = batch.iter().map(read_one).collect();
+                        if sender.send(results).is_err() {
+                            return; // The calling thread stopped taking batches.
+                        }
+                    }
+                });
+                (receiver, reader)
+            })
             .collect();
-        handles
-            .into_iter()
-            .map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            .collect()
-    });
-    let mut out = Vec::with_capacity(files.len());
-    for (file, (bytes, mapped)) in files.iter().zip(parts.into_iter().flatten()) {
-        if let Some(bytes) = bytes {
-            fingerprint.add(&file.relative, &bytes);
+        for (idx, batch) in files.chunks(BATCH_SIZE).enumerate() {
+            // A closed channel means its reading thread panicked: joining it below passes the panic on.
+            let Ok(results) = receivers[idx % n_threads].recv() else { break };
+            let mut mapped = Vec::with_capacity(batch.len());
+            for (file, (bytes, result)) in batch.iter().zip(results) {
+                if let Some(bytes) = bytes {
+                    fingerprint.add(&file.relative, &bytes);
+                }
+                mapped.push(result);
+            }
+            consume(mapped);
         }
-        out.push(mapped);
-    }
-    out
+        // Unblocks any reading thread still sending, so that the joins return.
+        drop(receivers);
+        for reader in readers {
+            join(reader);
+        }
+    });
 }
 
+/// Reads a batch of files on every core, then feeds the fingerprint in file order; an unreadable file
+/// becomes `Err(reason)`.
 fn read_batch(files: &[InputFile], fingerprint: &mut Fingerprint) -> Vec<Result<Vec<u8>, String>> {
-    files
-        .iter()
-        .map(|file| {
-            let bytes = std::fs::read(&file.absolute)
-                .map_err(|error| format!("cannot read the file: {}", error.kind()));
-            if let Ok(bytes) = &bytes {
-                fingerprint.add(&file.relative, bytes);
-            }
-            bytes
-        })
-        .collect()
+    let contents = parallel_map(files, read_file);
+    for (file, bytes) in files.iter().zip(&contents) {
+        if let Ok(bytes) = bytes {
+            fingerprint.add(&file.relative, bytes);
+        }
+    }
+    contents
 }
 
 fn quarantine(relative: &str, reason: impl Into<String>) -> Quarantined {
@@ -207,4 +327,75 @@ fn quarantine(relative: &str, reason: impl Into<String>) -> Quarantined {
 /// Whether a name is written in katakana (full- or half-width), the form of a kana name (カナ氏名).
 fn is_kana(text: &str) -> bool {
     !text.is_empty() && text.chars().all(|c| matches!(c, 'ァ'..='ヿ' | 'ｦ'..='ﾟ' | ' ' | '　'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 3 × 60 folders of 10 files: more folders than the walk shares out at once on a few cores, and more
+    /// files than three batches. Plus a file at the top and a dangling link (listed, but unreadable); `a-b`
+    /// sorts before `a/…` by path though after `a` by folder name.
+    fn tree() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for top in ["a", "a-b", "b"] {
+            for sub in 0..60 {
+                let folder = dir.path().join(top).join(format!("{sub:02}"));
+                std::fs::create_dir_all(&folder).unwrap();
+                for file in 0..10 {
+                    std::fs::write(folder.join(format!("{file}.txt")), format!("{top}{sub}{file}")).unwrap();
+                }
+            }
+        }
+        std::fs::write(dir.path().join("top.txt"), "top").unwrap();
+        std::os::unix::fs::symlink("missing", dir.path().join("a/00/dangling.txt")).unwrap();
+        dir
+    }
+
+    fn walk_on_one_thread(root: &Path, prefix: &str, relatives: &mut Vec<String>) {
+        for entry in std::fs::read_dir(root.join(prefix)).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().into_string().unwrap();
+            let relative = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+            if entry.file_type().unwrap().is_dir() {
+                walk_on_one_thread(root, &relative, relatives);
+            } else {
+                relatives.push(relative);
+            }
+        }
+    }
+
+    #[test]
+    fn the_walk_on_every_core_lists_what_one_thread_lists_in_path_order() {
+        let dir = tree();
+        let mut expected = Vec::new();
+        walk_on_one_thread(dir.path(), "", &mut expected);
+        expected.sort();
+        let files = list_files(dir.path(), &|_| true).unwrap();
+        let listed: Vec<String> = files.into_iter().map(|file| file.relative).collect();
+        assert_eq!(listed.len(), 3 * 60 * 10 + 2);
+        assert_eq!(listed, expected);
+    }
+
+    #[test]
+    fn batches_read_on_every_core_come_back_in_file_order_with_the_one_thread_fingerprint() {
+        let dir = tree();
+        let files = list_files(dir.path(), &|relative| relative != "top.txt").unwrap();
+        let mut expected = Fingerprint::default();
+        for file in &files {
+            if let Ok(bytes) = std::fs::read(&file.absolute) {
+                expected.add(&file.relative, &bytes);
+            }
+        }
+        let expected_results: Vec<(String, bool)> = files
+            .iter()
+            .map(|file| (file.relative.clone(), !file.relative.ends_with("dangling.txt")))
+            .collect();
+        let mut fingerprint = Fingerprint::default();
+        let mut results = Vec::new();
+        let map = |file: &InputFile, bytes: Result<&[u8], String>| (file.relative.clone(), bytes.is_ok());
+        read_and_map(&files, &mut fingerprint, &map, &mut |batch| results.extend(batch));
+        assert_eq!(results, expected_results);
+        assert_eq!(fingerprint.finish(), expected.finish());
+    }
 }

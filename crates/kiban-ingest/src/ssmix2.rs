@@ -40,8 +40,8 @@ use kiban_model::{
 };
 
 use crate::{
-    BATCH_SIZE, Fingerprint, IngestError, IngestOutput, InputFile, Progress, Quarantined, is_kana,
-    list_files, quarantine, read_and_map_batch,
+    Fingerprint, IngestError, IngestOutput, InputFile, Progress, Quarantined, is_kana, list_files,
+    quarantine, read_and_map,
 };
 
 /// Reads an SS-MIX2 standardized storage rooted at `root`.
@@ -66,13 +66,13 @@ pub fn read_ssmix2(
             Err(reason) => Outcome::Quarantined(quarantine(relative, reason)),
         }
     };
-    for batch in files.chunks(BATCH_SIZE) {
-        for outcome in read_and_map_batch(batch, &mut fingerprint, &map) {
+    read_and_map(&files, &mut fingerprint, &map, &mut |outcomes| {
+        done += outcomes.len();
+        for outcome in outcomes {
             assembly.add(outcome);
         }
-        done += batch.len();
         progress(Progress { done, total });
-    }
+    });
     Ok(assembly.finish(total, fingerprint.finish()))
 }
 
@@ -115,19 +115,24 @@ struct StoragePath<'a> {
     condition: &'a str,
 }
 
+/// Splits a storage path into its parts. It runs once per file, so it borrows rather than allocates (but for
+/// an error's reason).
 fn parse_path(relative: &str) -> Result<StoragePath<'_>, String> {
-    let parts: Vec<&str> = relative.split('/').collect();
-    let [level1, level2, id, date_dir, datatype, name] = parts[..] else {
+    let n_levels = relative.split('/').count();
+    if n_levels != 6 {
         return Err(format!(
-            "path has {} levels, expected 6: {{id[0:3]}}/{{id[3:6]}}/{{id}}/{{date|-}}/{{datatype}}/{{file}}",
-            parts.len()
+            "path has {n_levels} levels, expected 6: {{id[0:3]}}/{{id[3:6]}}/{{id}}/{{date|-}}/{{datatype}}/{{file}}"
         ));
-    };
+    }
+    let mut levels = relative.split('/');
+    let mut level = || levels.next().unwrap_or_default();
+    let (level1, level2, id, date_dir, datatype, name) =
+        (level(), level(), level(), level(), level(), level());
     if LocalPatientId::new(id).is_err() {
         return Err("level 3 (patient id folder) is not a valid patient id".to_owned());
     }
-    let expected1: String = id.chars().take(3).collect();
-    let expected2: String = id.chars().skip(3).take(3).collect();
+    let (expected1, rest) = split_after_chars(id, 3);
+    let (expected2, _) = split_after_chars(rest, 3);
     if level1 != expected1 || level2 != expected2 {
         return Err(
             "levels 1-2 are not the first and second three characters of the patient id folder".to_owned()
@@ -138,24 +143,30 @@ fn parse_path(relative: &str) -> Result<StoragePath<'_>, String> {
     } else {
         Some(hl7_date_exact(date_dir).ok_or("level 4 (date folder) is neither '-' nor a YYYYMMDD date")?)
     };
-    let name_parts: Vec<&str> = name.split('_').collect();
-    if name_parts.len() < 7 {
+    let n_name_parts = name.split('_').count();
+    if n_name_parts < 7 {
         return Err(format!(
-            "file name has {} '_'-separated parts, expected 7: id_date_datatype_order_timestamp_dept_condition",
-            name_parts.len()
+            "file name has {n_name_parts} '_'-separated parts, expected 7: id_date_datatype_order_timestamp_dept_condition"
         ));
     }
-    if name_parts[0] != id {
+    let mut name_parts = name.split('_');
+    let mut name_part = || name_parts.next().unwrap_or_default();
+    if name_part() != id {
         return Err("file name part 1 (patient id) does not match the patient id folder".to_owned());
     }
-    if name_parts[1] != date_dir {
+    if name_part() != date_dir {
         return Err("file name part 2 (date) does not match the date folder".to_owned());
     }
-    if name_parts[2] != datatype {
+    if name_part() != datatype {
         return Err("file name part 3 (datatype) does not match the datatype folder".to_owned());
     }
-    let condition = name_parts[name_parts.len() - 1];
+    let condition = name.rsplit('_').next().unwrap_or_default();
     Ok(StoragePath { id, date, datatype, condition })
+}
+
+/// `text` split after its first `n` characters (all of it when it is shorter).
+fn split_after_chars(text: &str, n: usize) -> (&str, &str) {
+    text.split_at(text.char_indices().nth(n).map_or(text.len(), |(idx, _)| idx))
 }
 
 /// The MSH-9 types a datatype folder may hold; `None` for folders checked only by family (or not at all).
