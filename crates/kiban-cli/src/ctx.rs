@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
 use kiban_audit::{AuditEvent, Outcome};
-use kiban_store::Store;
+use kiban_store::{DatabaseConfig, Store};
 
 /// What a command needs besides its arguments.
 pub struct Ctx {
@@ -16,15 +16,23 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Opens (creating if needed) the project directory and its store.
+    /// Opens (creating if needed) the project directory and its store, on SQLite.
     ///
     /// # Errors
     /// When the directory or database cannot be created or migrated.
     pub fn open(data_dir: &Path, actor: &str, progress: bool) -> Result<Ctx> {
+        Ctx::open_with(data_dir, &DatabaseConfig::Sqlite, actor, progress)
+    }
+
+    /// Opens (creating if needed) the project directory and its store, with the database `database` names.
+    ///
+    /// # Errors
+    /// When the directory or database cannot be created, reached or migrated.
+    pub fn open_with(data_dir: &Path, database: &DatabaseConfig, actor: &str, progress: bool) -> Result<Ctx> {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("creating the project directory {}", data_dir.display()))?;
-        let store =
-            Store::open(data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?;
+        let store = Store::open_with(data_dir, database)
+            .with_context(|| format!("opening the store in {}", data_dir.display()))?;
         Ok(Ctx { data_dir: data_dir.to_owned(), store, actor: actor.to_owned(), progress })
     }
 

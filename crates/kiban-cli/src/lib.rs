@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use kiban_store::{DatabaseConfig, DatabaseUrl};
 
 mod anonymize;
 mod audit;
@@ -44,6 +45,10 @@ pub struct Cli {
     /// The project directory holding the operational database and the record vault.
     #[arg(long, global = true, default_value = "kiban-data", env = "KIBAN_DATA_DIR")]
     pub data_dir: PathBuf,
+    /// A PostgreSQL connection string for the operational database (default: SQLite in the data
+    /// directory); the vault stays in the data directory. Never printed with its password.
+    #[arg(long, global = true, env = "KIBAN_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<DatabaseUrl>,
     /// Who is acting, as written to the audit log (user accounts come with the security issue).
     #[arg(long, global = true, env = "KIBAN_ACTOR", default_value = "operator")]
     pub actor: String,
@@ -163,7 +168,8 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         command => {
-            let ctx = Ctx::open(&cli.data_dir, &cli.actor, progress)?;
+            let database = DatabaseConfig::from_url(cli.database_url);
+            let ctx = Ctx::open_with(&cli.data_dir, &database, &cli.actor, progress)?;
             run_with_ctx(&ctx, command)
         }
     }

@@ -1,55 +1,47 @@
 //! The audit log table: appends chained with `kiban-audit`, reads, and verification.
 
 use kiban_audit::{AuditEntry, AuditEvent, Outcome, VerifiedChain};
-use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::Store;
-use crate::convert::{parse_hash, parse_time, time_text, to_i64, to_u64};
-use crate::error::{StoreError, db_error};
+use crate::convert::{time_text, to_i64};
+use crate::db::{Row, Tx, params};
+use crate::error::StoreError;
 
 const COLUMNS: &str = "seq, at, actor, action, object, outcome, detail, prev_hash, hash";
 const TABLE: &str = "audit_log";
 
-type AuditRow = (i64, String, String, String, String, String, String, String, String);
-
-fn from_row(row: &Row<'_>) -> rusqlite::Result<AuditRow> {
-    AuditRow::try_from(row)
-}
-
-fn from_text(
-    (seq, at, actor, action, object, outcome, detail, prev_hash, hash): AuditRow,
-) -> Result<AuditEntry, StoreError> {
+fn from_row(row: &Row) -> Result<AuditEntry, StoreError> {
     Ok(AuditEntry {
-        seq: to_u64(seq, TABLE, "seq")?,
+        seq: row.u64(TABLE, "seq")?,
         event: AuditEvent {
-            at: parse_time(&at, TABLE, "at")?,
-            actor,
-            action,
-            object,
-            outcome: Outcome::parse(&outcome)
+            at: row.time(TABLE, "at")?,
+            actor: row.text("actor")?,
+            action: row.text("action")?,
+            object: row.text("object")?,
+            outcome: Outcome::parse(&row.text("outcome")?)
                 .ok_or(StoreError::Corrupt { table: TABLE, column: "outcome" })?,
-            detail,
+            detail: row.text("detail")?,
         },
-        prev_hash: parse_hash(&prev_hash, TABLE, "prev_hash")?,
-        hash: parse_hash(&hash, TABLE, "hash")?,
+        prev_hash: row.hash(TABLE, "prev_hash")?,
+        hash: row.hash(TABLE, "hash")?,
     })
 }
 
-/// Appends `event` after the current head. Must run inside a writing (`BEGIN IMMEDIATE`) transaction,
-/// which holds the write lock from reading the head to inserting the entry, so the chain cannot fork.
-pub(crate) fn append_in(db: &Connection, event: AuditEvent) -> Result<AuditEntry, StoreError> {
-    let error = db_error("appending to the audit log");
+/// Appends `event` after the current head. Must run inside a writing transaction (`Store::write`), which
+/// holds the store's write lock from reading the head to inserting the entry, so the chain cannot fork.
+pub(crate) fn append_in(db: &Tx<'_>, event: AuditEvent) -> Result<AuditEntry, StoreError> {
+    const OPERATION: &str = "appending to the audit log";
     let head = db
-        .query_row(&format!("SELECT {COLUMNS} FROM {TABLE} ORDER BY seq DESC LIMIT 1"), [], from_row)
-        .optional()
-        .map_err(&error)?
-        .map(from_text)
+        .query_opt(OPERATION, &format!("SELECT {COLUMNS} FROM {TABLE} ORDER BY seq DESC LIMIT 1"), params![])?
+        .as_ref()
+        .map(from_row)
         .transpose()?;
     let entry = match &head {
         Some(head) => kiban_audit::chain(head, event),
         None => kiban_audit::genesis(event),
     };
     db.execute(
+        OPERATION,
         &format!("INSERT INTO {TABLE} ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
         params![
             to_i64(entry.seq, "audit seq")?,
@@ -62,8 +54,7 @@ pub(crate) fn append_in(db: &Connection, event: AuditEvent) -> Result<AuditEntry
             hex::encode(entry.prev_hash),
             hex::encode(entry.hash),
         ],
-    )
-    .map_err(&error)?;
+    )?;
     Ok(entry)
 }
 
@@ -82,11 +73,14 @@ impl Store {
     /// [`StoreError::Db`] or [`StoreError::Corrupt`].
     pub fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {
         self.read(|db| {
-            let error = db_error("reading the audit log");
-            let mut statement =
-                db.prepare(&format!("SELECT {COLUMNS} FROM {TABLE} ORDER BY seq")).map_err(&error)?;
-            let rows = statement.query_map([], from_row).map_err(&error)?;
-            rows.map(|row| from_text(row.map_err(&error)?)).collect()
+            db.query(
+                "reading the audit log",
+                &format!("SELECT {COLUMNS} FROM {TABLE} ORDER BY seq"),
+                params![],
+            )?
+            .iter()
+            .map(from_row)
+            .collect()
         })
     }
 

@@ -12,18 +12,30 @@ use crate::intake::BatchId;
 pub enum StoreError {
     #[error("creating data directory {path}: {source}")]
     CreateDir { path: String, source: io::Error },
+    /// `path` is the SQLite file, or the PostgreSQL connection string without its password.
     #[error("opening database {path}: {source}")]
-    Open { path: String, source: rusqlite::Error },
+    Open { path: String, source: DbError },
+    #[error(
+        "the PostgreSQL connection string does not parse (it is not shown: it may hold a password); see \
+         https://docs.rs/postgres/latest/postgres/config/struct.Config.html"
+    )]
+    DatabaseUrl,
+    #[error(
+        "database {database}: server encoding is {encoding}, expected UTF8: create the database with ENCODING 'UTF8'"
+    )]
+    NotUtf8 { database: String, encoding: String },
     #[error(
         "database {path}: journal mode stays {mode}, expected wal: put the data directory on a local disk"
     )]
     NoWal { path: String, mode: String },
     #[error("applying schema migration {version} ({name}): {source}")]
-    Migration { version: i64, name: &'static str, source: rusqlite::Error },
+    Migration { version: i64, name: &'static str, source: DbError },
     #[error("the database has schema version {found}, newer than this kiban knows ({known}): upgrade kiban")]
     SchemaTooNew { found: i64, known: i64 },
     #[error("{operation}: {source}")]
-    Db { operation: &'static str, source: rusqlite::Error },
+    Db { operation: &'static str, source: DbError },
+    #[error("{operation}: column {column} {problem}")]
+    Column { operation: &'static str, column: &'static str, problem: &'static str },
     #[error(
         "provider {provider} is not registered: record its notice (Rule 36) with register_provider before accepting its data"
     )]
@@ -58,7 +70,43 @@ pub enum StoreError {
     AuditChain(#[from] ChainBreak),
 }
 
+/// An error from either database backend. Like every store error it holds no stored value: of a
+/// PostgreSQL error only the SQLSTATE code and the primary message are kept, never its DETAIL (which quotes
+/// the offending key or row).
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{message} (SQLSTATE {code})")]
+    Postgres { code: String, message: String },
+    /// A PostgreSQL client-side error (connecting, the protocol, converting a parameter or column).
+    #[error("{0}")]
+    PostgresClient(String),
+    #[error("the query returned no row")]
+    NoRow,
+    #[error("column {column} has type {type_name}, which the store does not read")]
+    UnsupportedType { column: String, type_name: String },
+}
+
+impl From<postgres::Error> for DbError {
+    fn from(error: postgres::Error) -> DbError {
+        if let Some(db) = error.as_db_error() {
+            return DbError::Postgres { code: db.code().code().to_owned(), message: db.message().to_owned() };
+        }
+        // The client's own errors (I/O, authentication, conversions) carry no stored value; their causes
+        // say what went wrong, e.g. "error connecting to server: Connection refused".
+        let mut message = error.to_string();
+        let mut cause = std::error::Error::source(&error);
+        while let Some(inner) = cause {
+            message.push_str(": ");
+            message.push_str(&inner.to_string());
+            cause = inner.source();
+        }
+        DbError::PostgresClient(message)
+    }
+}
+
 /// Maps a database error to [`StoreError::Db`] for `operation`.
-pub(crate) fn db_error(operation: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
-    move |source| StoreError::Db { operation, source }
+pub(crate) fn db_error<E: Into<DbError>>(operation: &'static str) -> impl Fn(E) -> StoreError {
+    move |source| StoreError::Db { operation, source: source.into() }
 }

@@ -6,10 +6,10 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use kiban_audit::AuditEvent;
 use kiban_model::{NaiveDate, ProviderCode};
-use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::convert::{date_text, parse_date, parse_time, retain_until, time_text, to_i64, to_u64};
-use crate::error::{StoreError, db_error};
+use crate::convert::{date_text, retain_until, time_text, to_i64};
+use crate::db::{Row, ToValue, Tx, params};
+use crate::error::StoreError;
 use crate::{Store, audit};
 
 /// A provider's notice (Rule 36): the provider may send data once the notice has been published.
@@ -153,41 +153,33 @@ impl fmt::Debug for QuarantinedInput {
     }
 }
 
-fn provider_from_row(row: &Row<'_>) -> rusqlite::Result<(String, String, String, String, Option<String>)> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
-}
-
-fn provider_from_text(
-    (code, name, address, notified_on, published_on): (String, String, String, String, Option<String>),
-) -> Result<ProviderRegistration, StoreError> {
+fn provider_from_row(row: &Row) -> Result<ProviderRegistration, StoreError> {
+    const TABLE: &str = "providers";
     Ok(ProviderRegistration {
-        code: ProviderCode::new(&code)
-            .map_err(|_| StoreError::Corrupt { table: "providers", column: "code" })?,
-        name,
-        address,
-        notified_on: parse_date(&notified_on, "providers", "notified_on")?,
-        published_on: published_on.map(|on| parse_date(&on, "providers", "published_on")).transpose()?,
+        code: row.provider(TABLE, "code")?,
+        name: row.text("name")?,
+        address: row.text("address")?,
+        notified_on: row.date(TABLE, "notified_on")?,
+        published_on: row.opt_date(TABLE, "published_on")?,
     })
 }
 
 const PROVIDER_COLUMNS: &str = "code, name, address, notified_on, published_on";
 
-fn load_provider(db: &Connection, code: &ProviderCode) -> Result<Option<ProviderRegistration>, StoreError> {
-    let error = db_error("reading providers");
-    let row = db
-        .query_row(
-            &format!("SELECT {PROVIDER_COLUMNS} FROM providers WHERE code = ?1"),
-            [code.as_str()],
-            provider_from_row,
-        )
-        .optional()
-        .map_err(error)?;
-    row.map(provider_from_text).transpose()
+fn load_provider(db: &Tx<'_>, code: &ProviderCode) -> Result<Option<ProviderRegistration>, StoreError> {
+    db.query_opt(
+        "reading providers",
+        &format!("SELECT {PROVIDER_COLUMNS} FROM providers WHERE code = ?1"),
+        params![code.as_str()],
+    )?
+    .as_ref()
+    .map(provider_from_row)
+    .transpose()
 }
 
 /// The provider's registration, checked to be published on `on` (Rule 36).
 fn published_provider(
-    db: &Connection,
+    db: &Tx<'_>,
     code: &ProviderCode,
     on: NaiveDate,
 ) -> Result<(ProviderRegistration, NaiveDate), StoreError> {
@@ -201,81 +193,67 @@ fn published_provider(
 
 const BATCH_COLUMNS: &str = "id, provider, fingerprint, format, source, status, started_at, completed_at";
 
-type BatchRow = (i64, String, String, String, String, String, String, Option<String>);
-
-fn batch_from_row(row: &Row<'_>) -> rusqlite::Result<BatchRow> {
-    BatchRow::try_from(row)
-}
-
-fn batch_from_text(
-    (id, provider, fingerprint, format, source, status, started_at, completed_at): BatchRow,
-) -> Result<BatchInfo, StoreError> {
+fn batch_from_row(row: &Row) -> Result<BatchInfo, StoreError> {
+    const TABLE: &str = "batches";
     Ok(BatchInfo {
-        id: BatchId(to_u64(id, "batches", "id")?),
-        provider: ProviderCode::new(&provider)
-            .map_err(|_| StoreError::Corrupt { table: "batches", column: "provider" })?,
-        fingerprint,
-        format,
-        source,
-        status: BatchStatus::parse(&status)
-            .ok_or(StoreError::Corrupt { table: "batches", column: "status" })?,
-        started_at: parse_time(&started_at, "batches", "started_at")?,
-        completed_at: completed_at.map(|at| parse_time(&at, "batches", "completed_at")).transpose()?,
+        id: BatchId(row.u64(TABLE, "id")?),
+        provider: row.provider(TABLE, "provider")?,
+        fingerprint: row.text("fingerprint")?,
+        format: row.text("format")?,
+        source: row.text("source")?,
+        status: BatchStatus::parse(&row.text("status")?)
+            .ok_or(StoreError::Corrupt { table: TABLE, column: "status" })?,
+        started_at: row.time(TABLE, "started_at")?,
+        completed_at: row.opt_time(TABLE, "completed_at")?,
     })
 }
 
-pub(crate) fn load_batch(db: &Connection, batch: BatchId) -> Result<BatchInfo, StoreError> {
-    let row = db
-        .query_row(
-            &format!("SELECT {BATCH_COLUMNS} FROM batches WHERE id = ?1"),
-            [to_i64(batch.0, "batch id")?],
-            batch_from_row,
-        )
-        .optional()
-        .map_err(db_error("reading batches"))?;
-    batch_from_text(row.ok_or(StoreError::BatchNotFound { batch })?)
+pub(crate) fn load_batch(db: &Tx<'_>, batch: BatchId) -> Result<BatchInfo, StoreError> {
+    let row = db.query_opt(
+        "reading batches",
+        &format!("SELECT {BATCH_COLUMNS} FROM batches WHERE id = ?1"),
+        params![to_i64(batch.0, "batch id")?],
+    )?;
+    batch_from_row(&row.ok_or(StoreError::BatchNotFound { batch })?)
 }
 
 fn find_batch_in(
-    db: &Connection,
+    db: &Tx<'_>,
     provider: &ProviderCode,
     fingerprint: &str,
 ) -> Result<Option<BatchInfo>, StoreError> {
-    let row = db
-        .query_row(
-            &format!("SELECT {BATCH_COLUMNS} FROM batches WHERE provider = ?1 AND fingerprint = ?2"),
-            params![provider.as_str(), fingerprint],
-            batch_from_row,
-        )
-        .optional()
-        .map_err(db_error("reading batches"))?;
-    row.map(batch_from_text).transpose()
+    db.query_opt(
+        "reading batches",
+        &format!("SELECT {BATCH_COLUMNS} FROM batches WHERE provider = ?1 AND fingerprint = ?2"),
+        params![provider.as_str(), fingerprint],
+    )?
+    .as_ref()
+    .map(batch_from_row)
+    .transpose()
 }
 
-/// Inserts `items` as rows `(parent, item_idx, item)` of `table`.
+/// Inserts `items` as rows `(parent, item_idx, item)` with `sql`.
 pub(crate) fn insert_items(
-    db: &Connection,
+    db: &Tx<'_>,
     sql: &str,
     parent: i64,
     items: &[String],
     operation: &'static str,
 ) -> Result<(), StoreError> {
-    let mut statement = db.prepare(sql).map_err(db_error(operation))?;
     for (item_idx, item) in (0_i64..).zip(items) {
-        statement.execute(params![parent, item_idx, item]).map_err(db_error(operation))?;
+        db.execute(operation, sql, params![parent, item_idx, item])?;
     }
     Ok(())
 }
 
+/// The `item` column of `sql`'s rows, for `parent`.
 pub(crate) fn load_items(
-    db: &Connection,
+    db: &Tx<'_>,
     sql: &str,
     parent: i64,
     operation: &'static str,
 ) -> Result<Vec<String>, StoreError> {
-    let mut statement = db.prepare(sql).map_err(db_error(operation))?;
-    let items = statement.query_map([parent], |row| row.get(0)).map_err(db_error(operation))?;
-    items.collect::<Result<Vec<String>, _>>().map_err(db_error(operation))
+    db.query(operation, sql, params![parent])?.iter().map(|row| row.text("item")).collect()
 }
 
 impl Store {
@@ -284,8 +262,10 @@ impl Store {
     /// # Errors
     /// [`StoreError::Db`].
     pub fn register_provider(&self, provider: &ProviderRegistration) -> Result<(), StoreError> {
-        self.write("registering a provider", |tx| {
+        const OPERATION: &str = "registering a provider";
+        self.write(OPERATION, |tx| {
             tx.execute(
+                OPERATION,
                 &format!(
                     "INSERT INTO providers ({PROVIDER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5) \
                      ON CONFLICT (code) DO UPDATE SET name = excluded.name, address = excluded.address, \
@@ -298,8 +278,7 @@ impl Store {
                     date_text(provider.notified_on),
                     provider.published_on.map(date_text),
                 ],
-            )
-            .map_err(db_error("registering a provider"))?;
+            )?;
             Ok(())
         })
     }
@@ -316,12 +295,14 @@ impl Store {
     /// [`StoreError::Db`] or [`StoreError::Corrupt`].
     pub fn providers(&self) -> Result<Vec<ProviderRegistration>, StoreError> {
         self.read(|db| {
-            let error = db_error("reading providers");
-            let mut statement = db
-                .prepare(&format!("SELECT {PROVIDER_COLUMNS} FROM providers ORDER BY code"))
-                .map_err(&error)?;
-            let rows = statement.query_map([], provider_from_row).map_err(&error)?;
-            rows.map(|row| provider_from_text(row.map_err(&error)?)).collect()
+            db.query(
+                "reading providers",
+                &format!("SELECT {PROVIDER_COLUMNS} FROM providers ORDER BY code"),
+                params![],
+            )?
+            .iter()
+            .map(provider_from_row)
+            .collect()
         })
     }
 
@@ -345,7 +326,8 @@ impl Store {
     /// not send data yet (Rule 36), [`StoreError::BatchComplete`] when this extract was already received,
     /// [`StoreError::Db`].
     pub fn begin_batch(&self, batch: &NewBatch) -> Result<BatchId, StoreError> {
-        self.write("beginning a batch", |tx| {
+        const OPERATION: &str = "beginning a batch";
+        self.write(OPERATION, |tx| {
             if let Some(existing) = find_batch_in(tx, &batch.provider, &batch.fingerprint)? {
                 return match existing.status {
                     BatchStatus::Receiving => Ok(existing.id),
@@ -353,14 +335,14 @@ impl Store {
                 };
             }
             published_provider(tx, &batch.provider, batch.started_at.date_naive())?;
-            let error = db_error("beginning a batch");
-            let id: i64 = tx
-                .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM batches", [], |row| row.get(0))
-                .map_err(&error)?;
+            let id = tx
+                .query_one(OPERATION, "SELECT COALESCE(MAX(id), 0) + 1 AS next FROM batches", params![])?
+                .u64("batches", "next")?;
             tx.execute(
+                OPERATION,
                 &format!("INSERT INTO batches ({BATCH_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL)"),
                 params![
-                    id,
+                    to_i64(id, "batch id")?,
                     batch.provider.as_str(),
                     batch.fingerprint,
                     batch.format,
@@ -368,9 +350,8 @@ impl Store {
                     BatchStatus::Receiving.name(),
                     time_text(batch.started_at),
                 ],
-            )
-            .map_err(&error)?;
-            Ok(BatchId(to_u64(id, "batches", "id")?))
+            )?;
+            Ok(BatchId(id))
         })
     }
 
@@ -410,8 +391,8 @@ impl Store {
                 recorded_at: completion.completed_at,
             };
             let batch_id = to_i64(batch.0, "batch id")?;
-            let error = db_error(OPERATION);
             tx.execute(
+                OPERATION,
                 "INSERT INTO receipts (batch_id, received_on, provider, provider_name, provider_address, \
                  notified_on, published_on, n_persons, retain_until, recorded_at, n_persons_excluded) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -428,8 +409,7 @@ impl Store {
                     time_text(receipt.recorded_at),
                     to_i64(receipt.n_persons_excluded, "number of persons excluded")?,
                 ],
-            )
-            .map_err(&error)?;
+            )?;
             insert_items(
                 tx,
                 "INSERT INTO receipt_items (batch_id, item_idx, item) VALUES (?1, ?2, ?3)",
@@ -439,23 +419,24 @@ impl Store {
             )?;
             for (kind, n_records) in &receipt.n_records_by_kind {
                 tx.execute(
+                    OPERATION,
                     "INSERT INTO receipt_record_counts (batch_id, kind, n_records) VALUES (?1, ?2, ?3)",
                     params![batch_id, kind, to_i64(*n_records, "number of records")?],
-                )
-                .map_err(&error)?;
+                )?;
             }
-            for (item_idx, (path, reason)) in (0_i64..).zip(&completion.quarantined) {
-                tx.execute(
-                    "INSERT INTO quarantine (batch_id, item_idx, path, reason) VALUES (?1, ?2, ?3, ?4)",
-                    params![batch_id, item_idx, path, reason],
-                )
-                .map_err(&error)?;
-            }
+            tx.insert_many(
+                OPERATION,
+                "quarantine",
+                ["batch_id", "item_idx", "path", "reason"],
+                (0_i64..).zip(&completion.quarantined).map(|(item_idx, (path, reason))| {
+                    [batch_id.to_value(), item_idx.to_value(), path.to_value(), reason.to_value()]
+                }),
+            )?;
             tx.execute(
+                OPERATION,
                 "UPDATE batches SET status = ?1, completed_at = ?2 WHERE id = ?3",
                 params![BatchStatus::Complete.name(), time_text(completion.completed_at), batch_id],
-            )
-            .map_err(&error)?;
+            )?;
             audit::append_in(tx, audit)?;
             Ok(receipt)
         })
@@ -473,11 +454,14 @@ impl Store {
     /// [`StoreError::Db`] or [`StoreError::Corrupt`].
     pub fn batches(&self) -> Result<Vec<BatchInfo>, StoreError> {
         self.read(|db| {
-            let error = db_error("reading batches");
-            let mut statement =
-                db.prepare(&format!("SELECT {BATCH_COLUMNS} FROM batches ORDER BY id")).map_err(&error)?;
-            let rows = statement.query_map([], batch_from_row).map_err(&error)?;
-            rows.map(|row| batch_from_text(row.map_err(&error)?)).collect()
+            db.query(
+                "reading batches",
+                &format!("SELECT {BATCH_COLUMNS} FROM batches ORDER BY id"),
+                params![],
+            )?
+            .iter()
+            .map(batch_from_row)
+            .collect()
         })
     }
 
@@ -487,76 +471,48 @@ impl Store {
     /// [`StoreError::Db`] or [`StoreError::Corrupt`].
     pub fn receipts(&self) -> Result<Vec<Receipt>, StoreError> {
         const OPERATION: &str = "reading receipts";
+        const TABLE: &str = "receipts";
         self.read(|db| {
-            let error = db_error(OPERATION);
-            let mut statement = db
-                .prepare(
-                    "SELECT batch_id, received_on, provider, provider_name, provider_address, notified_on, \
-                     published_on, n_persons, retain_until, recorded_at, n_persons_excluded \
-                     FROM receipts ORDER BY batch_id",
-                )
-                .map_err(&error)?;
-            type ReceiptRow = (i64, String, String, String, String, String, String, i64, String, String, i64);
-            let rows = statement
-                .query_map([], |row| ReceiptRow::try_from(row))
-                .map_err(&error)?
-                .collect::<Result<Vec<ReceiptRow>, _>>()
-                .map_err(&error)?;
-            let mut counts_statement = db
-                .prepare(
-                    "SELECT kind, n_records FROM receipt_record_counts WHERE batch_id = ?1 ORDER BY kind",
-                )
-                .map_err(&error)?;
-            let table = "receipts";
-            rows.into_iter()
-                .map(
-                    |(
-                        batch_id,
-                        received_on,
-                        provider,
-                        name,
-                        address,
-                        notified_on,
-                        published_on,
-                        n_persons,
-                        retain,
-                        at,
-                        n_excluded,
-                    )| {
-                        let counts = counts_statement
-                            .query_map([batch_id], |row| {
-                                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
-                            })
-                            .map_err(&error)?
-                            .collect::<Result<Vec<_>, _>>()
-                            .map_err(&error)?;
-                        let n_records_by_kind = counts
-                            .into_iter()
-                            .map(|(kind, n)| Ok((kind, to_u64(n, "receipt_record_counts", "n_records")?)))
-                            .collect::<Result<BTreeMap<_, _>, StoreError>>()?;
-                        Ok(Receipt {
-                            batch: BatchId(to_u64(batch_id, table, "batch_id")?),
-                            received_on: parse_date(&received_on, table, "received_on")?,
-                            provider: ProviderCode::new(&provider)
-                                .map_err(|_| StoreError::Corrupt { table, column: "provider" })?,
-                            provider_name: name,
-                            provider_address: address,
-                            notified_on: parse_date(&notified_on, table, "notified_on")?,
-                            published_on: parse_date(&published_on, table, "published_on")?,
-                            n_persons: to_u64(n_persons, table, "n_persons")?,
-                            n_persons_excluded: to_u64(n_excluded, table, "n_persons_excluded")?,
-                            n_records_by_kind,
-                            items: load_items(
-                                db,
-                                "SELECT item FROM receipt_items WHERE batch_id = ?1 ORDER BY item_idx",
-                                batch_id,
-                                OPERATION,
-                            )?,
-                            retain_until: parse_date(&retain, table, "retain_until")?,
-                            recorded_at: parse_time(&at, table, "recorded_at")?,
-                        })
-                    },
-                )
+            let rows = db.query(
+                OPERATION,
+                "SELECT batch_id, received_on, provider, provider_name, provider_address, notified_on, \
+                 published_on, n_persons, retain_until, recorded_at, n_persons_excluded \
+                 FROM receipts ORDER BY batch_id",
+                params![],
+            )?;
+            rows.iter()
+                .map(|row| {
+                    let batch_id = row.i64("batch_id")?;
+                    let n_records_by_kind = db
+                        .query(
+                            OPERATION,
+                            "SELECT kind, n_records FROM receipt_record_counts WHERE batch_id = ?1 ORDER BY kind",
+                            params![batch_id],
+                        )?
+                        .iter()
+                        .map(|count| Ok((count.text("kind")?, count.u64("receipt_record_counts", "n_records")?)))
+                        .collect::<Result<BTreeMap<_, _>, StoreError>>()?;
+                    Ok(Receipt {
+                        batch: BatchId(row.u64(TABLE, "batch_id")?),
+                        received_on: row.date(TABLE, "received_on")?,
+                        provider: row.provider(TABLE, "provider")?,
+                        provider_name: row.text("provider_name")?,
+                        provider_address: row.text("provider_address")?,
+                        notified_on: row.date(TABLE, "notified_on")?,
+                        published_on: row.date(TABLE, "published_on")?,
+                        n_persons: row.u64(TABLE, "n_persons")?,
+                        n_persons_excluded: row.u64(TABLE, "n_persons_excluded")?,
+                        n_records_by_kind,
+                        items: load_items(
+                            db,
+                            "SELECT item FROM receipt_items WHERE batch_id = ?1 ORDER BY item_idx",
+                            batch_id,
+                            OPERATION,
+                        )?,
+                        retain_until: row.date(TABLE, "retain_until")?,
+                        recorded_at: row.time(TABLE, "recorded_at")?,
+                    })
+                })
                 .collect()
         })
     }
@@ -567,16 +523,14 @@ impl Store {
     /// [`StoreError::Db`].
     pub fn quarantine(&self, batch: BatchId) -> Result<Vec<QuarantinedInput>, StoreError> {
         self.read(|db| {
-            let error = db_error("reading quarantine");
-            let mut statement = db
-                .prepare("SELECT path, reason FROM quarantine WHERE batch_id = ?1 ORDER BY item_idx")
-                .map_err(&error)?;
-            let rows = statement
-                .query_map([to_i64(batch.0, "batch id")?], |row| {
-                    Ok(QuarantinedInput { batch, path: row.get(0)?, reason: row.get(1)? })
-                })
-                .map_err(&error)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(&error)
+            db.query(
+                "reading quarantine",
+                "SELECT path, reason FROM quarantine WHERE batch_id = ?1 ORDER BY item_idx",
+                params![to_i64(batch.0, "batch id")?],
+            )?
+            .iter()
+            .map(|row| Ok(QuarantinedInput { batch, path: row.text("path")?, reason: row.text("reason")? }))
+            .collect()
         })
     }
 }

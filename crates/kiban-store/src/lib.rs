@@ -1,4 +1,5 @@
-//! The operational store: the project's data directory, its database (`kiban.db`) and the record vault.
+//! The operational store: the project's data directory, its database (embedded SQLite in `kiban.db`, or
+//! PostgreSQL) and the record vault.
 //!
 //! This is the only crate that speaks SQL. [`Store`] holds the legal records the Act demands and the
 //! state that ties the pipeline together:
@@ -17,11 +18,30 @@
 //!
 //! ```no_run
 //! # fn main() -> Result<(), kiban_store::StoreError> {
-//! let store = kiban_store::Store::open(std::path::Path::new("/var/lib/kiban"))?;
+//! use kiban_store::{DatabaseConfig, DatabaseUrl, Store};
+//! let data_dir = std::path::Path::new("/var/lib/kiban");
+//! // SQLite in /var/lib/kiban/kiban.db:
+//! let store = Store::open(data_dir)?;
+//! // Or PostgreSQL, with the vault still under /var/lib/kiban:
+//! let url = DatabaseUrl::new("host=/run/postgresql user=kiban dbname=kiban");
+//! let store = Store::open_with(data_dir, &DatabaseConfig::Postgres(url))?;
 //! let chain = store.verify_audit()?;
 //! println!("{} audit entries verified", chain.n_entries);
 //! # Ok(()) }
 //! ```
+//!
+//! # Two backends, one interface
+//! [`Store::open`] uses SQLite at `{data_dir}/kiban.db`; [`Store::open_with`] takes a [`DatabaseConfig`]
+//! that may name a PostgreSQL database instead (it must exist with `ENCODING 'UTF8'`; `LC_COLLATE 'C'`
+//! makes listings ordered by text keys come out in the same order as on SQLite). Every public method
+//! behaves the same on both. Inside, the connection is a private `Backend` enum, and every module speaks
+//! SQL through one small interface (`db.rs`: a transaction with `execute`, `query`, `query_one`,
+//! `query_opt` and `insert_many`, a `Value` enum for parameters, rows read by column name). Each query is
+//! written once, with `?N` placeholders that are rewritten to `$N` for PostgreSQL. Migrations are
+//! versioned with the same numbers on both: portable SQL in `migrations/000N_*.sql` (TEXT and BIGINT only,
+//! ids assigned in the writing transaction, `ON CONFLICT` upserts) plus a part per backend in
+//! `migrations/sqlite/` and `migrations/postgres/` (the append-only triggers). The same test suite runs on
+//! both (`KIBAN_TEST_DATABASE_URL`, see `src/tests.rs`).
 //!
 //! Design decisions:
 //! - **The store never reads the clock.** Every time is passed in by the caller, so tests are
@@ -31,35 +51,32 @@
 //!   batch writes its receipt, quarantine rows and audit entry together; recording a release writes the
 //!   release, its ledger entry and its audit entry together. Either all of it is there or none of it.
 //! - **Append-only by trigger, tamper-evident by hash chain.** UPDATE and DELETE on audit, receipt,
-//!   ledger and release rows abort (SQLite triggers). Anyone who can write the database file can drop
-//!   the triggers, so the audit log is also a hash chain ([`kiban_audit`]) that [`Store::verify_audit`]
-//!   checks; signed checkpoints of the chain head come later.
-//! - **Audit appends are serialized.** Every write runs in `BEGIN IMMEDIATE`, which takes the database's
-//!   write lock before reading the chain head, so two processes appending at once cannot fork the chain.
+//!   ledger, release, quarantine, opt-out and linkage-export rows abort (SQLite triggers; on PostgreSQL
+//!   one plpgsql trigger function, which also refuses TRUNCATE). Anyone who can write the database file,
+//!   or owns the PostgreSQL tables, can drop the triggers, so the audit log is also a hash chain
+//!   ([`kiban_audit`]) that [`Store::verify_audit`] checks; signed checkpoints of the chain head come later.
+//! - **Writes are serialized.** Every writing transaction takes the store's write lock before its first
+//!   read: SQLite's `BEGIN IMMEDIATE`, or on PostgreSQL a transaction-scoped advisory lock
+//!   (`pg_advisory_xact_lock`, which needs no table privilege). So a writer reads the audit chain's head
+//!   only after the previous writer committed, and two processes appending at once cannot fork the chain.
+//!   A writer waits up to 10 seconds for the lock on either backend.
 //! - **Vault writes are atomic per file**: bytes go to `{name}.tmp`, are synced, then renamed. All vault
 //!   bytes pass through one pair of functions (`vault::write_file` / `vault::read_file`): that is where
 //!   encryption at rest will go.
-//! - Errors name the operation, table and column, never a stored value.
-//!
-//! # A PostgreSQL backend later
-//! The schema in `migrations/0001_init.sql` (and every later `migrations/000N_*.sql`) is portable SQL (TEXT/BIGINT, ids assigned in the writing
-//! transaction, `ON CONFLICT` upserts); backend-specific parts (the append-only triggers) live in
-//! `migrations/{backend}/`. Queries use numbered placeholders (`?1`), which map one-to-one onto
-//! PostgreSQL's `$1`. To add PostgreSQL, put the connection behind a private `enum Backend { Sqlite,
-//! Postgres }` inside [`Store`] (the public API stays as it is), add `migrations/postgres/` with a plpgsql
-//! trigger function for the append-only rules, and replace `BEGIN IMMEDIATE` with
-//! `LOCK TABLE audit_log IN EXCLUSIVE MODE` at the start of each writing transaction. The test suite then
-//! runs against both (`KIBAN_TEST_DATABASE_URL`).
+//! - Errors name the operation, table and column, never a stored value: of a PostgreSQL error only the
+//!   SQLSTATE and primary message are kept (its DETAIL quotes the offending row), and a connection string
+//!   is shown without its password ([`DatabaseUrl`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use db::{Access, Backend, Tx};
 
 mod audit;
+mod config;
 mod convert;
+mod db;
 mod error;
 mod intake;
 mod linkage_material;
@@ -69,7 +86,8 @@ mod optout;
 mod releases;
 mod vault;
 
-pub use error::StoreError;
+pub use config::{DatabaseConfig, DatabaseUrl};
+pub use error::{DbError, StoreError};
 pub use intake::{
     BatchCompletion, BatchId, BatchInfo, BatchStatus, NewBatch, ProviderRegistration, QuarantinedInput,
     Receipt,
@@ -79,40 +97,45 @@ pub use links::PersonLink;
 pub use optout::{OptoutInfo, OptoutRequest, OptoutSubject, RequesterKind};
 pub use releases::{LedgerEntry, ReleaseInfo, ReleaseRecord};
 
-/// How long a writer waits for another process's write lock before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// How long receipt and ledger records are kept (Rule 12, Rule 35 via 38): 3 years.
 pub const RETENTION_MONTHS: u32 = 36;
 
-/// The project's data directory: `kiban.db` plus the `vault/` folder.
+/// The SQLite database's file name in the data directory.
+const SQLITE_FILE: &str = "kiban.db";
+
+/// The project's data directory (the `vault/` folder, and `kiban.db` on SQLite) and its database.
 pub struct Store {
     data_dir: PathBuf,
-    db: Mutex<Connection>,
+    db: Mutex<Backend>,
 }
 
 impl Store {
-    /// Opens (creating if needed) `{data_dir}/kiban.db` and `{data_dir}/vault/`, and brings the schema up to
-    /// date. Opening an up-to-date store again changes nothing.
+    /// Opens (creating if needed) `{data_dir}/kiban.db` (SQLite) and `{data_dir}/vault/`, and brings the
+    /// schema up to date. Opening an up-to-date store again changes nothing.
     ///
     /// # Errors
     /// [`StoreError::CreateDir`], [`StoreError::Open`], [`StoreError::Migration`] or
     /// [`StoreError::SchemaTooNew`].
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        Store::open_with(data_dir, &DatabaseConfig::Sqlite)
+    }
+
+    /// Opens the store with its database where `database` says: SQLite in the data directory, or an
+    /// existing PostgreSQL database (kiban creates its tables). The vault is under `data_dir` either way.
+    /// Brings the schema up to date; opening an up-to-date store again changes nothing.
+    ///
+    /// # Errors
+    /// [`StoreError::CreateDir`], [`StoreError::DatabaseUrl`], [`StoreError::Open`] (the connection string
+    /// shown without its password), [`StoreError::NotUtf8`], [`StoreError::Migration`] or
+    /// [`StoreError::SchemaTooNew`].
+    pub fn open_with(data_dir: &Path, database: &DatabaseConfig) -> Result<Store, StoreError> {
         let vault = data_dir.join(vault::VAULT_DIR);
         fs::create_dir_all(&vault)
             .map_err(|source| StoreError::CreateDir { path: vault.display().to_string(), source })?;
-        let db_path = data_dir.join("kiban.db");
-        let open_error = |source| StoreError::Open { path: db_path.display().to_string(), source };
-        let mut db = Connection::open(&db_path).map_err(open_error)?;
-        db.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
-        let mode: String =
-            db.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)).map_err(open_error)?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::NoWal { path: db_path.display().to_string(), mode });
-        }
-        db.pragma_update(None, "foreign_keys", "ON").map_err(open_error)?;
-        db.pragma_update(None, "synchronous", "FULL").map_err(open_error)?;
+        let mut db = match database {
+            DatabaseConfig::Sqlite => Backend::open_sqlite(&data_dir.join(SQLITE_FILE))?,
+            DatabaseConfig::Postgres(url) => Backend::open_postgres(url)?,
+        };
         migrate::apply(&mut db)?;
         Ok(Store { data_dir: data_dir.to_owned(), db: Mutex::new(db) })
     }
@@ -127,39 +150,36 @@ impl Store {
     /// # Errors
     /// [`StoreError::Db`].
     pub fn schema_versions(&self) -> Result<Vec<i64>, StoreError> {
-        let db = self.lock();
-        migrate::applied_versions(&db)
+        self.read(migrate::applied_versions)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock cannot leave a transaction half-applied (rusqlite rolls back on
-        // drop), so a poisoned connection is still consistent.
+    fn lock(&self) -> MutexGuard<'_, Backend> {
+        // A panic while holding the lock cannot leave a transaction half-applied (both drivers roll back
+        // an uncommitted transaction on drop), so a poisoned connection is still consistent.
         self.db.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Runs `work` in one `BEGIN IMMEDIATE` transaction and commits it, or rolls back on error.
+    /// Runs `work` in one writing transaction, holding the store's write lock (SQLite's `BEGIN IMMEDIATE`,
+    /// PostgreSQL's advisory lock) from the start, and commits it, or rolls back on error.
     fn write<T>(
         &self,
         operation: &'static str,
-        work: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+        work: impl FnOnce(&Tx<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut db = self.lock();
-        let tx = db
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|source| StoreError::Db { operation, source })?;
+        let tx = db.begin(Access::Write).map_err(error::db_error(operation))?;
         let value = work(&tx)?;
-        tx.commit().map_err(|source| StoreError::Db { operation, source })?;
+        tx.commit().map_err(error::db_error(operation))?;
         Ok(value)
     }
 
     /// Runs read-only `work` in one read transaction, so a listing that takes several queries (rows and
     /// their items) sees one consistent snapshot.
-    fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        let db = self.lock();
-        let tx =
-            db.unchecked_transaction().map_err(|source| StoreError::Db { operation: "reading", source })?;
+    fn read<T>(&self, work: impl FnOnce(&Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut db = self.lock();
+        let tx = db.begin(Access::Read).map_err(error::db_error("reading"))?;
         let value = work(&tx)?;
-        tx.commit().map_err(|source| StoreError::Db { operation: "reading", source })?;
+        tx.commit().map_err(error::db_error("reading"))?;
         Ok(value)
     }
 }

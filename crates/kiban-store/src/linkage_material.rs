@@ -5,10 +5,10 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use kiban_audit::AuditEvent;
-use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::convert::{parse_time, time_text, to_i64, to_u64};
-use crate::error::{StoreError, db_error};
+use crate::convert::{time_text, to_i64};
+use crate::db::{ToValue, Tx, params};
+use crate::error::StoreError;
 use crate::{Store, audit};
 
 /// One export of linkage material: the row IDs written to the file and the persons they stand for.
@@ -41,11 +41,13 @@ pub struct ProvisionId {
     pub imported_at: DateTime<Utc>,
 }
 
-fn next_export_number_in(db: &Connection) -> Result<u64, StoreError> {
-    let next: i64 = db
-        .query_row("SELECT COALESCE(MAX(export_number), 0) + 1 FROM linkage_exports", [], |row| row.get(0))
-        .map_err(db_error("reading linkage exports"))?;
-    to_u64(next, "linkage_exports", "export_number")
+fn next_export_number_in(db: &Tx<'_>) -> Result<u64, StoreError> {
+    db.query_one(
+        "reading linkage exports",
+        "SELECT COALESCE(MAX(export_number), 0) + 1 AS next FROM linkage_exports",
+        params![],
+    )?
+    .u64("linkage_exports", "next")
 }
 
 impl Store {
@@ -70,18 +72,17 @@ impl Store {
     ) -> Result<u64, StoreError> {
         const OPERATION: &str = "recording a linkage export";
         self.write(OPERATION, |tx| {
-            let error = db_error(OPERATION);
-            let exists = tx
-                .query_row("SELECT 1 FROM linkage_exports WHERE export_id = ?1", [&export.export_id], |_| {
-                    Ok(())
-                })
-                .optional()
-                .map_err(&error)?;
+            let exists = tx.query_opt(
+                OPERATION,
+                "SELECT 1 AS found FROM linkage_exports WHERE export_id = ?1",
+                params![export.export_id],
+            )?;
             if exists.is_some() {
                 return Err(StoreError::DuplicateLinkageExport { export_id: export.export_id.clone() });
             }
             let number = next_export_number_in(tx)?;
             tx.execute(
+                OPERATION,
                 "INSERT INTO linkage_exports (export_id, export_number, algorithm, n_rows, created_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
@@ -91,14 +92,15 @@ impl Store {
                     to_i64(export.rows.len() as u64, "number of rows")?,
                     time_text(export.created_at),
                 ],
-            )
-            .map_err(&error)?;
-            let mut statement = tx
-                .prepare("INSERT INTO linkage_export_rows (row_id, export_id, person_id) VALUES (?1, ?2, ?3)")
-                .map_err(&error)?;
-            for row in &export.rows {
-                statement.execute(params![row.row_id, export.export_id, row.person_id]).map_err(&error)?;
-            }
+            )?;
+            tx.insert_many(
+                OPERATION,
+                "linkage_export_rows",
+                ["row_id", "export_id", "person_id"],
+                export.rows.iter().map(|row| {
+                    [row.row_id.to_value(), export.export_id.to_value(), row.person_id.to_value()]
+                }),
+            )?;
             audit::append_in(tx, audit)?;
             Ok(number)
         })
@@ -118,30 +120,27 @@ impl Store {
     ) -> Result<usize, StoreError> {
         const OPERATION: &str = "importing provision IDs";
         self.write(OPERATION, |tx| {
-            let error = db_error(OPERATION);
             let mut seen = HashSet::with_capacity(pairs.len());
-            let mut person_of =
-                tx.prepare("SELECT person_id FROM linkage_export_rows WHERE row_id = ?1").map_err(&error)?;
-            let mut upsert = tx
-                .prepare(
-                    "INSERT INTO provision_ids (person_id, provision_id, row_id, imported_at) \
-                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (person_id) DO UPDATE SET \
-                     provision_id = excluded.provision_id, row_id = excluded.row_id, \
-                     imported_at = excluded.imported_at",
-                )
-                .map_err(&error)?;
             for (row_id, provision_id) in pairs {
                 if !seen.insert(row_id.as_str()) {
                     return Err(StoreError::DuplicateLinkageRow { row_id: row_id.clone() });
                 }
-                let person_id: String = person_of
-                    .query_row([row_id], |row| row.get(0))
-                    .optional()
-                    .map_err(&error)?
-                    .ok_or_else(|| StoreError::UnknownLinkageRow { row_id: row_id.clone() })?;
-                upsert
-                    .execute(params![person_id, provision_id, row_id, time_text(imported_at)])
-                    .map_err(&error)?;
+                let person_id = tx
+                    .query_opt(
+                        OPERATION,
+                        "SELECT person_id FROM linkage_export_rows WHERE row_id = ?1",
+                        params![row_id],
+                    )?
+                    .ok_or_else(|| StoreError::UnknownLinkageRow { row_id: row_id.clone() })?
+                    .text("person_id")?;
+                tx.execute(
+                    OPERATION,
+                    "INSERT INTO provision_ids (person_id, provision_id, row_id, imported_at) \
+                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (person_id) DO UPDATE SET \
+                     provision_id = excluded.provision_id, row_id = excluded.row_id, \
+                     imported_at = excluded.imported_at",
+                    params![person_id, provision_id, row_id, time_text(imported_at)],
+                )?;
             }
             audit::append_in(tx, audit)?;
             Ok(pairs.len())
@@ -154,22 +153,18 @@ impl Store {
     /// [`StoreError::Db`] or [`StoreError::Corrupt`].
     pub fn provision_ids(&self) -> Result<Vec<ProvisionId>, StoreError> {
         self.read(|db| {
-            let error = db_error("reading provision IDs");
-            let mut statement = db
-                .prepare(
-                    "SELECT person_id, provision_id, row_id, imported_at FROM provision_ids ORDER BY person_id",
-                )
-                .map_err(&error)?;
-            let rows = statement
-                .query_map([], |row| <(String, String, String, String)>::try_from(row))
-                .map_err(&error)?;
-            rows.map(|row| {
-                let (person_id, provision_id, row_id, at) = row.map_err(&error)?;
+            db.query(
+                "reading provision IDs",
+                "SELECT person_id, provision_id, row_id, imported_at FROM provision_ids ORDER BY person_id",
+                params![],
+            )?
+            .iter()
+            .map(|row| {
                 Ok(ProvisionId {
-                    person_id,
-                    provision_id,
-                    row_id,
-                    imported_at: parse_time(&at, "provision_ids", "imported_at")?,
+                    person_id: row.text("person_id")?,
+                    provision_id: row.text("provision_id")?,
+                    row_id: row.text("row_id")?,
+                    imported_at: row.time("provision_ids", "imported_at")?,
                 })
             })
             .collect()

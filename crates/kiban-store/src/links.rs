@@ -2,9 +2,9 @@
 
 use kiban_audit::{AuditEntry, AuditEvent};
 use kiban_model::{LocalPatientId, ProviderCode};
-use rusqlite::params;
 
-use crate::error::{StoreError, db_error};
+use crate::db::{ToValue, params};
+use crate::error::StoreError;
 use crate::{Store, audit};
 
 /// One provider-local patient assigned to a linked person.
@@ -29,16 +29,19 @@ impl Store {
     ) -> Result<AuditEntry, StoreError> {
         const OPERATION: &str = "replacing person links";
         self.write(OPERATION, |tx| {
-            let error = db_error(OPERATION);
-            tx.execute("DELETE FROM person_links", []).map_err(&error)?;
-            let mut statement = tx
-                .prepare("INSERT INTO person_links (provider, local_id, person_id) VALUES (?1, ?2, ?3)")
-                .map_err(&error)?;
-            for link in links {
-                statement
-                    .execute(params![link.provider.as_str(), link.local_id.as_str(), link.person_id])
-                    .map_err(&error)?;
-            }
+            tx.execute(OPERATION, "DELETE FROM person_links", params![])?;
+            tx.insert_many(
+                OPERATION,
+                "person_links",
+                ["provider", "local_id", "person_id"],
+                links.iter().map(|link| {
+                    [
+                        link.provider.as_str().to_value(),
+                        link.local_id.as_str().to_value(),
+                        link.person_id.to_value(),
+                    ]
+                }),
+            )?;
             audit::append_in(tx, audit)
         })
     }
@@ -48,21 +51,20 @@ impl Store {
     /// # Errors
     /// [`StoreError::Db`] or [`StoreError::Corrupt`].
     pub fn person_links(&self) -> Result<Vec<PersonLink>, StoreError> {
+        const TABLE: &str = "person_links";
         self.read(|db| {
-            let error = db_error("reading person links");
-            let mut statement = db
-                .prepare("SELECT provider, local_id, person_id FROM person_links ORDER BY provider, local_id")
-                .map_err(&error)?;
-            let rows = statement
-                .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get(2)?)))
-                .map_err(&error)?;
-            rows.map(|row| {
-                let (provider, local_id, person_id) = row.map_err(&error)?;
-                let corrupt = |column| StoreError::Corrupt { table: "person_links", column };
+            db.query(
+                "reading person links",
+                "SELECT provider, local_id, person_id FROM person_links ORDER BY provider, local_id",
+                params![],
+            )?
+            .iter()
+            .map(|row| {
                 Ok(PersonLink {
-                    provider: ProviderCode::new(&provider).map_err(|_| corrupt("provider"))?,
-                    local_id: LocalPatientId::new(&local_id).map_err(|_| corrupt("local_id"))?,
-                    person_id,
+                    provider: row.provider(TABLE, "provider")?,
+                    local_id: LocalPatientId::new(&row.text("local_id")?)
+                        .map_err(|_| StoreError::Corrupt { table: TABLE, column: "local_id" })?,
+                    person_id: row.text("person_id")?,
                 })
             })
             .collect()

@@ -6,10 +6,10 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use kiban_audit::AuditEvent;
 use kiban_model::{LocalPatientId, NaiveDate, ProviderCode, Sex};
-use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::convert::{date_text, parse_date, parse_time, retain_until, time_text, to_i64, to_u64};
-use crate::error::{StoreError, db_error};
+use crate::convert::{date_text, retain_until, time_text, to_i64};
+use crate::db::{Row, Tx, params};
+use crate::error::StoreError;
 use crate::{Store, audit};
 
 /// Who made an opt-out request (Rule 31 item 2): the person (本人) or a bereaved family member (遺族).
@@ -116,87 +116,50 @@ pub struct OptoutInfo {
     pub request: OptoutRequest,
 }
 
-fn next_optout_number_in(db: &Connection) -> Result<u64, StoreError> {
-    let next: i64 = db
-        .query_row("SELECT COALESCE(MAX(request_number), 0) + 1 FROM optout_requests", [], |row| row.get(0))
-        .map_err(db_error("reading opt-out requests"))?;
-    to_u64(next, "optout_requests", "request_number")
+fn next_optout_number_in(db: &Tx<'_>) -> Result<u64, StoreError> {
+    db.query_one(
+        "reading opt-out requests",
+        "SELECT COALESCE(MAX(request_number), 0) + 1 AS next FROM optout_requests",
+        params![],
+    )?
+    .u64("optout_requests", "next")
 }
 
-type RequestRow =
-    (String, i64, String, String, Option<String>, String, String, String, String, String, String, String);
-type SubjectRow = (String, String, String, Option<String>, Option<String>, Option<String>);
-
-/// Reads the 18 columns of the listing query (more than rusqlite's tuple conversions take at once).
-fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(RequestRow, SubjectRow)> {
-    Ok((
-        (
-            row.get(0)?,
-            row.get(1)?,
-            row.get(2)?,
-            row.get(3)?,
-            row.get(4)?,
-            row.get(5)?,
-            row.get(6)?,
-            row.get(7)?,
-            row.get(8)?,
-            row.get(9)?,
-            row.get(10)?,
-            row.get(11)?,
-        ),
-        (row.get(12)?, row.get(13)?, row.get(14)?, row.get(15)?, row.get(16)?, row.get(17)?),
-    ))
-}
-
-fn optout_from_row(
-    (
-        (
-            request_id,
-            number,
-            kind,
-            requester_name,
-            requester_relationship,
-            received_on,
-            stop_on,
-            notice_given_on,
-            notice_path,
-            notice_sha256,
-            retain,
-            recorded_at,
-        ),
-        (name_kana, birth_date, sex, provider, local_id, insurer_number),
-    ): (RequestRow, SubjectRow),
-) -> Result<OptoutInfo, StoreError> {
+/// One row of the listing query: a request joined with its subject.
+fn optout_from_row(row: &Row) -> Result<OptoutInfo, StoreError> {
     const REQUESTS: &str = "optout_requests";
     const SUBJECTS: &str = "optout_subjects";
     let corrupt = |table, column| StoreError::Corrupt { table, column };
     let subject = OptoutSubject {
-        name_kana,
-        birth_date: parse_date(&birth_date, SUBJECTS, "birth_date")?,
-        sex: Sex::parse_lenient(&sex),
-        provider: provider
+        name_kana: row.text("name_kana")?,
+        birth_date: row.date(SUBJECTS, "birth_date")?,
+        sex: Sex::parse_lenient(&row.text("sex")?),
+        provider: row
+            .opt_text("provider")?
             .map(|code| ProviderCode::new(&code).map_err(|_| corrupt(SUBJECTS, "provider")))
             .transpose()?,
-        local_id: local_id
+        local_id: row
+            .opt_text("local_id")?
             .map(|id| LocalPatientId::new(&id).map_err(|_| corrupt(SUBJECTS, "local_id")))
             .transpose()?,
-        insurer_number,
+        insurer_number: row.opt_text("insurer_number")?,
     };
     Ok(OptoutInfo {
-        request_number: to_u64(number, REQUESTS, "request_number")?,
-        retain_until: parse_date(&retain, REQUESTS, "retain_until")?,
+        request_number: row.u64(REQUESTS, "request_number")?,
+        retain_until: row.date(REQUESTS, "retain_until")?,
         request: OptoutRequest {
-            request_id,
-            requester_kind: RequesterKind::parse(&kind).ok_or(corrupt(REQUESTS, "requester_kind"))?,
-            requester_name,
-            requester_relationship,
-            received_on: parse_date(&received_on, REQUESTS, "received_on")?,
-            stop_on: parse_date(&stop_on, REQUESTS, "stop_on")?,
-            notice_given_on: parse_date(&notice_given_on, REQUESTS, "notice_given_on")?,
-            notice_path,
-            notice_sha256,
+            request_id: row.text("request_id")?,
+            requester_kind: RequesterKind::parse(&row.text("requester_kind")?)
+                .ok_or(corrupt(REQUESTS, "requester_kind"))?,
+            requester_name: row.text("requester_name")?,
+            requester_relationship: row.opt_text("requester_relationship")?,
+            received_on: row.date(REQUESTS, "received_on")?,
+            stop_on: row.date(REQUESTS, "stop_on")?,
+            notice_given_on: row.date(REQUESTS, "notice_given_on")?,
+            notice_path: row.text("notice_path")?,
+            notice_sha256: row.text("notice_sha256")?,
             subject,
-            recorded_at: parse_time(&recorded_at, REQUESTS, "recorded_at")?,
+            recorded_at: row.time(REQUESTS, "recorded_at")?,
         },
     })
 }
@@ -224,21 +187,18 @@ impl Store {
     ) -> Result<OptoutInfo, StoreError> {
         const OPERATION: &str = "recording an opt-out request";
         self.write(OPERATION, |tx| {
-            let error = db_error(OPERATION);
-            let exists = tx
-                .query_row(
-                    "SELECT 1 FROM optout_requests WHERE request_id = ?1",
-                    [&request.request_id],
-                    |_| Ok(()),
-                )
-                .optional()
-                .map_err(&error)?;
+            let exists = tx.query_opt(
+                OPERATION,
+                "SELECT 1 AS found FROM optout_requests WHERE request_id = ?1",
+                params![request.request_id],
+            )?;
             if exists.is_some() {
                 return Err(StoreError::DuplicateOptout { request_id: request.request_id.clone() });
             }
             let request_number = next_optout_number_in(tx)?;
             let retain = retain_until(request.notice_given_on)?;
             tx.execute(
+                OPERATION,
                 "INSERT INTO optout_requests (request_id, request_number, requester_kind, requester_name, \
                  requester_relationship, received_on, stop_on, notice_given_on, notice_path, notice_sha256, \
                  retain_until, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -247,7 +207,7 @@ impl Store {
                     to_i64(request_number, "opt-out request number")?,
                     request.requester_kind.name(),
                     request.requester_name,
-                    request.requester_relationship,
+                    request.requester_relationship.as_deref(),
                     date_text(request.received_on),
                     date_text(request.stop_on),
                     date_text(request.notice_given_on),
@@ -256,10 +216,10 @@ impl Store {
                     date_text(retain),
                     time_text(request.recorded_at),
                 ],
-            )
-            .map_err(&error)?;
+            )?;
             let subject = &request.subject;
             tx.execute(
+                OPERATION,
                 "INSERT INTO optout_subjects (request_id, name_kana, birth_date, sex, provider, local_id, \
                  insurer_number) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
@@ -269,10 +229,9 @@ impl Store {
                     subject.sex.hl7_code(),
                     subject.provider.as_ref().map(ProviderCode::as_str),
                     subject.local_id.as_ref().map(LocalPatientId::as_str),
-                    subject.insurer_number,
+                    subject.insurer_number.as_deref(),
                 ],
-            )
-            .map_err(&error)?;
+            )?;
             audit::append_in(tx, audit)?;
             Ok(OptoutInfo { request_number, retain_until: retain, request: request.clone() })
         })
@@ -284,19 +243,19 @@ impl Store {
     /// [`StoreError::Db`] or [`StoreError::Corrupt`].
     pub fn optout_requests(&self) -> Result<Vec<OptoutInfo>, StoreError> {
         self.read(|db| {
-            let error = db_error("reading opt-out requests");
-            let mut statement = db
-                .prepare(
-                    "SELECT r.request_id, r.request_number, r.requester_kind, r.requester_name, \
+            db.query(
+                "reading opt-out requests",
+                "SELECT r.request_id, r.request_number, r.requester_kind, r.requester_name, \
                      r.requester_relationship, r.received_on, r.stop_on, r.notice_given_on, r.notice_path, \
                      r.notice_sha256, r.retain_until, r.recorded_at, s.name_kana, s.birth_date, s.sex, \
                      s.provider, s.local_id, s.insurer_number \
                      FROM optout_requests r JOIN optout_subjects s ON s.request_id = r.request_id \
                      ORDER BY r.request_number",
-                )
-                .map_err(&error)?;
-            let rows = statement.query_map([], read_row).map_err(&error)?;
-            rows.map(|row| optout_from_row(row.map_err(&error)?)).collect()
+                params![],
+            )?
+            .iter()
+            .map(optout_from_row)
+            .collect()
         })
     }
 }

@@ -3,10 +3,10 @@
 use chrono::{DateTime, Utc};
 use kiban_audit::AuditEvent;
 use kiban_model::NaiveDate;
-use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::convert::{date_text, parse_date, parse_time, retain_until, time_text, to_i64, to_u64};
-use crate::error::{StoreError, db_error};
+use crate::convert::{date_text, retain_until, time_text, to_i64};
+use crate::db::{Tx, params};
+use crate::error::StoreError;
 use crate::intake::{insert_items, load_items};
 use crate::{Store, audit};
 
@@ -55,14 +55,16 @@ pub struct LedgerEntry {
 
 const PROVISION: &str = "provision";
 
-fn next_release_number_in(db: &Connection) -> Result<u64, StoreError> {
-    let next: i64 = db
-        .query_row("SELECT COALESCE(MAX(release_number), 0) + 1 FROM releases", [], |row| row.get(0))
-        .map_err(db_error("reading releases"))?;
-    to_u64(next, "releases", "release_number")
+fn next_release_number_in(db: &Tx<'_>) -> Result<u64, StoreError> {
+    db.query_one(
+        "reading releases",
+        "SELECT COALESCE(MAX(release_number), 0) + 1 AS next FROM releases",
+        params![],
+    )?
+    .u64("releases", "next")
 }
 
-fn ledger_items(db: &Connection, ledger_id: i64) -> Result<Vec<String>, StoreError> {
+fn ledger_items(db: &Tx<'_>, ledger_id: i64) -> Result<Vec<String>, StoreError> {
     load_items(
         db,
         "SELECT item FROM ledger_items WHERE ledger_id = ?1 ORDER BY item_idx",
@@ -93,17 +95,18 @@ impl Store {
     ) -> Result<LedgerEntry, StoreError> {
         const OPERATION: &str = "recording a release";
         self.write(OPERATION, |tx| {
-            let error = db_error(OPERATION);
-            let exists = tx
-                .query_row("SELECT 1 FROM releases WHERE release_id = ?1", [&release.release_id], |_| Ok(()))
-                .optional()
-                .map_err(&error)?;
+            let exists = tx.query_opt(
+                OPERATION,
+                "SELECT 1 AS found FROM releases WHERE release_id = ?1",
+                params![release.release_id],
+            )?;
             if exists.is_some() {
                 return Err(StoreError::DuplicateRelease { release_id: release.release_id.clone() });
             }
             let release_number = next_release_number_in(tx)?;
             let n_persons = to_i64(release.n_persons, "number of persons")?;
             tx.execute(
+                OPERATION,
                 "INSERT INTO releases (release_id, release_number, recipient_name, recipient_address, \
                  provided_on, mode, n_persons, manifest_sha256, created_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -118,13 +121,13 @@ impl Store {
                     release.manifest_sha256,
                     time_text(release.created_at),
                 ],
-            )
-            .map_err(&error)?;
-            let ledger_id: i64 = tx
-                .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM ledger", [], |row| row.get(0))
-                .map_err(&error)?;
+            )?;
+            let id = tx
+                .query_one(OPERATION, "SELECT COALESCE(MAX(id), 0) + 1 AS next FROM ledger", params![])?
+                .u64("ledger", "next")?;
+            let ledger_id = to_i64(id, "ledger id")?;
             let entry = LedgerEntry {
-                id: to_u64(ledger_id, "ledger", "id")?,
+                id,
                 kind: PROVISION.to_owned(),
                 release_id: Some(release.release_id.clone()),
                 recipient_name: release.recipient_name.clone(),
@@ -136,6 +139,7 @@ impl Store {
                 recorded_at: release.created_at,
             };
             tx.execute(
+                OPERATION,
                 "INSERT INTO ledger (id, kind, release_id, recipient_name, recipient_address, provided_on, \
                  n_persons, retain_until, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
@@ -149,8 +153,7 @@ impl Store {
                     date_text(entry.retain_until),
                     time_text(entry.recorded_at),
                 ],
-            )
-            .map_err(&error)?;
+            )?;
             insert_items(
                 tx,
                 "INSERT INTO ledger_items (ledger_id, item_idx, item) VALUES (?1, ?2, ?3)",
@@ -168,37 +171,30 @@ impl Store {
     /// # Errors
     /// [`StoreError::Db`] or [`StoreError::Corrupt`].
     pub fn ledger(&self) -> Result<Vec<LedgerEntry>, StoreError> {
+        const TABLE: &str = "ledger";
         self.read(|db| {
-            let error = db_error("reading the ledger");
-            let mut statement = db
-                .prepare(
-                    "SELECT id, kind, release_id, recipient_name, recipient_address, provided_on, n_persons, \
-                     retain_until, recorded_at FROM ledger ORDER BY id",
-                )
-                .map_err(&error)?;
-            type LedgerRow = (i64, String, Option<String>, String, String, String, i64, String, String);
-            let rows = statement
-                .query_map([], |row| LedgerRow::try_from(row))
-                .map_err(&error)?
-                .collect::<Result<Vec<LedgerRow>, _>>()
-                .map_err(&error)?;
-            let table = "ledger";
-            rows.into_iter()
-                .map(|(id, kind, release_id, name, address, provided_on, n_persons, retain, at)| {
-                    Ok(LedgerEntry {
-                        id: to_u64(id, table, "id")?,
-                        kind,
-                        release_id,
-                        recipient_name: name,
-                        recipient_address: address,
-                        provided_on: parse_date(&provided_on, table, "provided_on")?,
-                        items: ledger_items(db, id)?,
-                        n_persons: to_u64(n_persons, table, "n_persons")?,
-                        retain_until: parse_date(&retain, table, "retain_until")?,
-                        recorded_at: parse_time(&at, table, "recorded_at")?,
-                    })
+            db.query(
+                "reading the ledger",
+                "SELECT id, kind, release_id, recipient_name, recipient_address, provided_on, n_persons, \
+                 retain_until, recorded_at FROM ledger ORDER BY id",
+                params![],
+            )?
+            .iter()
+            .map(|row| {
+                Ok(LedgerEntry {
+                    id: row.u64(TABLE, "id")?,
+                    kind: row.text("kind")?,
+                    release_id: row.opt_text("release_id")?,
+                    recipient_name: row.text("recipient_name")?,
+                    recipient_address: row.text("recipient_address")?,
+                    provided_on: row.date(TABLE, "provided_on")?,
+                    items: ledger_items(db, row.i64("id")?)?,
+                    n_persons: row.u64(TABLE, "n_persons")?,
+                    retain_until: row.date(TABLE, "retain_until")?,
+                    recorded_at: row.time(TABLE, "recorded_at")?,
                 })
-                .collect()
+            })
+            .collect()
         })
     }
 
@@ -207,57 +203,38 @@ impl Store {
     /// # Errors
     /// [`StoreError::Db`] or [`StoreError::Corrupt`].
     pub fn releases(&self) -> Result<Vec<ReleaseInfo>, StoreError> {
+        const TABLE: &str = "releases";
         self.read(|db| {
-            let error = db_error("reading releases");
-            let mut statement = db
-                .prepare(
-                    "SELECT r.release_id, r.release_number, r.recipient_name, r.recipient_address, \
-                     r.provided_on, r.mode, r.n_persons, r.manifest_sha256, r.created_at, l.id \
-                     FROM releases r LEFT JOIN ledger l ON l.release_id = r.release_id \
-                     ORDER BY r.release_number",
-                )
-                .map_err(&error)?;
-            type ReleaseRow = (String, i64, String, String, String, String, i64, String, String, Option<i64>);
-            let rows = statement
-                .query_map([], |row| ReleaseRow::try_from(row))
-                .map_err(&error)?
-                .collect::<Result<Vec<ReleaseRow>, _>>()
-                .map_err(&error)?;
-            let table = "releases";
-            rows.into_iter()
-                .map(
-                    |(
-                        release_id,
-                        number,
-                        name,
-                        address,
-                        provided_on,
-                        mode,
-                        n_persons,
-                        manifest,
-                        at,
-                        ledger_id,
-                    )| {
-                        Ok(ReleaseInfo {
-                            release_number: to_u64(number, table, "release_number")?,
-                            record: ReleaseRecord {
-                                release_id,
-                                recipient_name: name,
-                                recipient_address: address,
-                                provided_on: parse_date(&provided_on, table, "provided_on")?,
-                                mode,
-                                items: ledger_id
-                                    .map(|id| ledger_items(db, id))
-                                    .transpose()?
-                                    .unwrap_or_default(),
-                                n_persons: to_u64(n_persons, table, "n_persons")?,
-                                manifest_sha256: manifest,
-                                created_at: parse_time(&at, table, "created_at")?,
-                            },
-                        })
+            db.query(
+                "reading releases",
+                "SELECT r.release_id, r.release_number, r.recipient_name, r.recipient_address, \
+                 r.provided_on, r.mode, r.n_persons, r.manifest_sha256, r.created_at, l.id AS ledger_id \
+                 FROM releases r LEFT JOIN ledger l ON l.release_id = r.release_id \
+                 ORDER BY r.release_number",
+                params![],
+            )?
+            .iter()
+            .map(|row| {
+                Ok(ReleaseInfo {
+                    release_number: row.u64(TABLE, "release_number")?,
+                    record: ReleaseRecord {
+                        release_id: row.text("release_id")?,
+                        recipient_name: row.text("recipient_name")?,
+                        recipient_address: row.text("recipient_address")?,
+                        provided_on: row.date(TABLE, "provided_on")?,
+                        mode: row.text("mode")?,
+                        items: row
+                            .opt_i64("ledger_id")?
+                            .map(|id| ledger_items(db, id))
+                            .transpose()?
+                            .unwrap_or_default(),
+                        n_persons: row.u64(TABLE, "n_persons")?,
+                        manifest_sha256: row.text("manifest_sha256")?,
+                        created_at: row.time(TABLE, "created_at")?,
                     },
-                )
-                .collect()
+                })
+            })
+            .collect()
         })
     }
 }

@@ -1,7 +1,10 @@
-//! Store tests on fresh SQLite databases in temporary directories.
+//! Store tests. Every test runs on both backends: on a fresh SQLite database in a temporary directory, and
+//! on a fresh PostgreSQL database (created for the test, dropped after it) when `KIBAN_TEST_DATABASE_URL`
+//! names a server to create it on. Without that variable the PostgreSQL variants say so and pass.
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use kiban_audit::{AuditEvent, BreakKind, ChainBreak, Outcome};
@@ -12,6 +15,7 @@ use kiban_model::{
 use tempfile::TempDir;
 
 use super::*;
+use crate::db::{Value, params};
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
@@ -74,18 +78,204 @@ fn completion() -> BatchCompletion {
 }
 
 /// A fresh store with one published provider.
-fn store() -> (TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+fn store(db: &TestDb) -> Store {
+    let store = db.open();
     store.register_provider(&registration("1310000001", Some(date(2024, 2, 1)))).unwrap();
-    (dir, store)
+    store
 }
 
-/// A second, independent connection to the store's database, as another process (or an attacker with
-/// file access) would have.
-fn raw_connection(dir: &Path) -> rusqlite::Connection {
-    rusqlite::Connection::open(dir.join("kiban.db")).unwrap()
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Sqlite,
+    Postgres,
 }
+
+/// One test's database: a temporary data directory and, on PostgreSQL, a database of its own.
+struct TestDb {
+    kind: Kind,
+    config: DatabaseConfig,
+    // Dropped after every store of the test (which are locals of the test function), before `dir`.
+    postgres: Option<PostgresTestDb>,
+    dir: TempDir,
+}
+
+impl TestDb {
+    /// `None` when the PostgreSQL variant cannot run here (no `KIBAN_TEST_DATABASE_URL`).
+    fn new(kind: Kind) -> Option<TestDb> {
+        let dir = tempfile::tempdir().unwrap();
+        let postgres = match kind {
+            Kind::Sqlite => None,
+            Kind::Postgres => Some(PostgresTestDb::create(&std::env::var("KIBAN_TEST_DATABASE_URL").ok()?)),
+        };
+        let config = postgres
+            .as_ref()
+            .map_or(DatabaseConfig::Sqlite, |db| DatabaseConfig::Postgres(DatabaseUrl::new(db.url.clone())));
+        Some(TestDb { kind, config, postgres, dir })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn open(&self) -> Store {
+        Store::open_with(self.path(), &self.config).unwrap()
+    }
+
+    /// A second, independent connection to the store's database, as another process (or an attacker with
+    /// access to the database) would have.
+    fn raw(&self) -> Raw {
+        match &self.postgres {
+            None => Raw::Sqlite(rusqlite::Connection::open(self.path().join("kiban.db")).unwrap()),
+            Some(db) => {
+                Raw::Postgres(Box::new(::postgres::Client::connect(&db.url, ::postgres::NoTls).unwrap()))
+            }
+        }
+    }
+}
+
+/// A database created on the server `KIBAN_TEST_DATABASE_URL` names, for one test, and dropped after it.
+struct PostgresTestDb {
+    server_url: String,
+    name: String,
+    url: String,
+}
+
+impl PostgresTestDb {
+    fn create(server_url: &str) -> PostgresTestDb {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.subsec_nanos());
+        let name =
+            format!("kiban_test_{}_{}_{nanos}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let mut server = ::postgres::Client::connect(server_url, ::postgres::NoTls)
+            .expect("KIBAN_TEST_DATABASE_URL is set but its server does not answer");
+        // Byte order for text, as on SQLite, whatever the server's default locale.
+        server
+            .batch_execute(&format!(
+                "CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+            ))
+            .expect("creating a test database");
+        PostgresTestDb { url: with_dbname(server_url, &name), server_url: server_url.to_owned(), name }
+    }
+}
+
+impl Drop for PostgresTestDb {
+    fn drop(&mut self) {
+        let dropped =
+            ::postgres::Client::connect(&self.server_url, ::postgres::NoTls).and_then(|mut server| {
+                server.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+            });
+        if let Err(error) = dropped {
+            eprintln!("could not drop test database {}: {error}", self.name);
+        }
+    }
+}
+
+/// `url` (a URL or key-value connection string) with its database replaced by `dbname`.
+fn with_dbname(url: &str, dbname: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        // Key-value form: a later key wins.
+        return format!("{url} dbname={dbname}");
+    };
+    let (location, query) =
+        rest.split_once('?').map_or((rest, None), |(location, query)| (location, Some(query)));
+    let authority = location.split_once('/').map_or(location, |(authority, _)| authority);
+    match query {
+        Some(query) => format!("{scheme}://{authority}/{dbname}?{query}"),
+        None => format!("{scheme}://{authority}/{dbname}"),
+    }
+}
+
+enum Raw {
+    Sqlite(rusqlite::Connection),
+    Postgres(Box<::postgres::Client>),
+}
+
+impl Raw {
+    /// Runs one statement; the error message on failure.
+    fn execute(&mut self, sql: &str) -> Result<u64, String> {
+        match self {
+            Raw::Sqlite(db) => db.execute(sql, []).map(|n| n as u64).map_err(|error| error.to_string()),
+            Raw::Postgres(db) => db.execute(sql, &[]).map_err(|error| {
+                error
+                    .as_db_error()
+                    .map_or_else(|| error.to_string(), |db_error| db_error.message().to_owned())
+            }),
+        }
+    }
+
+    fn batch(&mut self, sql: &str) {
+        match self {
+            Raw::Sqlite(db) => db.execute_batch(sql).unwrap(),
+            Raw::Postgres(db) => db.batch_execute(sql).unwrap(),
+        }
+    }
+
+    /// The first column of every row, as text.
+    fn texts(&mut self, sql: &str) -> Vec<String> {
+        match self {
+            Raw::Sqlite(db) => {
+                let mut statement = db.prepare(sql).unwrap();
+                statement.query_map([], |row| row.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+            }
+            Raw::Postgres(db) => db.query(sql, &[]).unwrap().iter().map(|row| row.get(0)).collect(),
+        }
+    }
+}
+
+/// Runs `test` on `kind`'s backend, or says why it cannot.
+fn run(kind: Kind, test: fn(&TestDb)) {
+    match TestDb::new(kind) {
+        Some(db) => test(&db),
+        None => eprintln!(
+            "skipped on PostgreSQL: set KIBAN_TEST_DATABASE_URL to a server where this user may create \
+             databases (e.g. host=/tmp user=postgres dbname=postgres)"
+        ),
+    }
+}
+
+/// Instantiates each named test as `sqlite::name` and `postgres::name`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $name() {
+                super::run(super::Kind::Sqlite, super::$name);
+            })*
+        }
+        mod postgres {
+            $(#[test]
+            fn $name() {
+                super::run(super::Kind::Postgres, super::$name);
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    migrations_apply_from_empty_and_reopen_changes_nothing,
+    newer_schema_is_refused,
+    migration_2_upgrades_a_version_1_store_and_keeps_its_receipts,
+    providers_upsert_and_list,
+    begin_batch_refuses_providers_not_registered_or_not_published,
+    begin_batch_again_resumes_the_same_batch,
+    complete_batch_writes_receipt_quarantine_and_audit_together,
+    failed_completion_leaves_nothing_behind,
+    vault_round_trip_and_resume_overwrites,
+    release_ledger_and_audit_are_written_together,
+    person_links_are_replaced_with_an_audit_entry,
+    audit_entries_round_trip_and_verify,
+    append_only_tables_refuse_update_and_delete,
+    tampering_with_the_audit_table_is_detected,
+    concurrent_appenders_do_not_fork_the_chain,
+    optout_requests_are_recorded_with_audit_and_kept_three_years,
+    linkage_export_and_provision_ids_round_trip,
+    the_sql_layer_round_trips_every_value_type,
+    foreign_keys_are_enforced,
+    errors_show_no_stored_value,
+    many_rows_are_inserted_in_chunks,
+);
 
 fn records() -> Vec<PatientRecord> {
     let mut person = IdentifiedPerson::new(code("1310000001"), LocalPatientId::new("0000123").unwrap());
@@ -136,42 +326,37 @@ fn release(release_id: &str) -> ReleaseRecord {
     }
 }
 
-#[test]
-fn migrations_apply_from_empty_and_reopen_changes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+fn migrations_apply_from_empty_and_reopen_changes_nothing(db: &TestDb) {
+    let store = db.open();
     assert_eq!(store.schema_versions().unwrap(), [1, 2]);
-    assert!(dir.path().join("kiban.db").is_file());
-    assert!(dir.path().join("vault").is_dir());
+    assert_eq!(db.path().join("kiban.db").is_file(), db.kind == Kind::Sqlite, "kiban.db only on SQLite");
+    assert!(db.path().join("vault").is_dir());
     store.register_provider(&registration("1310000001", None)).unwrap();
+    let applied = "SELECT version || ' ' || applied_at FROM schema_migrations ORDER BY version";
+    let before = db.raw().texts(applied);
+    assert_eq!(before.len(), 2);
     drop(store);
 
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open();
     assert_eq!(store.schema_versions().unwrap(), [1, 2]);
     assert_eq!(store.providers().unwrap(), [registration("1310000001", None)], "data survives re-open");
-    let raw = raw_connection(dir.path());
-    let mode: String = raw.query_row("PRAGMA journal_mode", [], |row| row.get(0)).unwrap();
-    assert_eq!(mode, "wal");
-    let n_migrations: i64 =
-        raw.query_row("SELECT COUNT(*) FROM schema_migrations", [], |row| row.get(0)).unwrap();
-    assert_eq!(n_migrations, 2);
-    let foreign_keys: i64 = store.lock().query_row("PRAGMA foreign_keys", [], |row| row.get(0)).unwrap();
-    assert_eq!(foreign_keys, 1);
+    assert_eq!(db.raw().texts(applied), before, "re-opening applies nothing again");
+    if db.kind == Kind::Sqlite {
+        assert_eq!(db.raw().texts("PRAGMA journal_mode"), ["wal"]);
+    }
 }
 
-#[test]
-fn newer_schema_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    drop(Store::open(dir.path()).unwrap());
-    raw_connection(dir.path())
-        .execute("INSERT INTO schema_migrations (version, applied_at) VALUES (99, 'later')", [])
-        .unwrap();
-    assert!(matches!(Store::open(dir.path()), Err(StoreError::SchemaTooNew { found: 99, known: 2 })));
+fn newer_schema_is_refused(db: &TestDb) {
+    drop(db.open());
+    db.raw().execute("INSERT INTO schema_migrations (version, applied_at) VALUES (99, 'later')").unwrap();
+    assert!(matches!(
+        Store::open_with(db.path(), &db.config),
+        Err(StoreError::SchemaTooNew { found: 99, known: 2 })
+    ));
 }
 
-#[test]
-fn providers_upsert_and_list() {
-    let (_dir, store) = store();
+fn providers_upsert_and_list(db: &TestDb) {
+    let store = store(db);
     store.register_provider(&registration("2710000002", None)).unwrap();
     let mut updated = registration("2710000002", Some(date(2024, 3, 1)));
     updated.name = "改称病院".to_owned();
@@ -182,9 +367,8 @@ fn providers_upsert_and_list() {
     assert_eq!(codes, ["1310000001", "2710000002"]);
 }
 
-#[test]
-fn begin_batch_refuses_providers_not_registered_or_not_published() {
-    let (_dir, store) = store();
+fn begin_batch_refuses_providers_not_registered_or_not_published(db: &TestDb) {
+    let store = store(db);
     let mut batch = new_batch("f1");
     batch.provider = code("2710000002");
     assert!(matches!(store.begin_batch(&batch), Err(StoreError::ProviderNotRegistered { .. })));
@@ -203,9 +387,8 @@ fn begin_batch_refuses_providers_not_registered_or_not_published() {
     assert_eq!(store.begin_batch(&batch).unwrap(), BatchId(1));
 }
 
-#[test]
-fn begin_batch_again_resumes_the_same_batch() {
-    let (_dir, store) = store();
+fn begin_batch_again_resumes_the_same_batch(db: &TestDb) {
+    let store = store(db);
     let first = store.begin_batch(&new_batch("f1")).unwrap();
     let mut again = new_batch("f1");
     again.started_at = at(500);
@@ -225,9 +408,8 @@ fn begin_batch_again_resumes_the_same_batch() {
     );
 }
 
-#[test]
-fn complete_batch_writes_receipt_quarantine_and_audit_together() {
-    let (_dir, store) = store();
+fn complete_batch_writes_receipt_quarantine_and_audit_together(db: &TestDb) {
+    let store = store(db);
     let batch = store.begin_batch(&new_batch("f1")).unwrap();
     let receipt = store.complete_batch(batch, &completion(), event("ingest.batch", "batch:1")).unwrap();
 
@@ -260,9 +442,8 @@ fn complete_batch_writes_receipt_quarantine_and_audit_together() {
     assert_eq!(store.audit_entries().unwrap().len(), 1);
 }
 
-#[test]
-fn failed_completion_leaves_nothing_behind() {
-    let (_dir, store) = store();
+fn failed_completion_leaves_nothing_behind(db: &TestDb) {
+    let store = store(db);
     let batch = store.begin_batch(&new_batch("f1")).unwrap();
     // The receipt row is inserted before the counts; an unstorable count fails the transaction after it.
     let mut bad = completion();
@@ -275,14 +456,13 @@ fn failed_completion_leaves_nothing_behind() {
     assert_eq!(store.batch(batch).unwrap().status, BatchStatus::Receiving);
 }
 
-#[test]
-fn vault_round_trip_and_resume_overwrites() {
-    let (dir, store) = store();
+fn vault_round_trip_and_resume_overwrites(db: &TestDb) {
+    let store = store(db);
     let batch = store.begin_batch(&new_batch("f1")).unwrap();
     store.write_batch_records(batch, &records()).unwrap();
     assert!(store.read_batch_records(batch).unwrap() == records());
 
-    let batch_dir = dir.path().join("vault/batches/1");
+    let batch_dir = db.path().join("vault/batches/1");
     assert_eq!(store.batch_vault_dir(batch), batch_dir);
     let mut files: Vec<String> = std::fs::read_dir(&batch_dir)
         .unwrap()
@@ -308,9 +488,8 @@ fn vault_round_trip_and_resume_overwrites() {
     assert!(missing.contains("labs.parquet"), "{missing}");
 }
 
-#[test]
-fn release_ledger_and_audit_are_written_together() {
-    let (_dir, store) = store();
+fn release_ledger_and_audit_are_written_together(db: &TestDb) {
+    let store = store(db);
     assert_eq!(store.next_release_number().unwrap(), 1);
     let entry = store.record_release(&release("R-0001"), event("release.write", "release:R-0001")).unwrap();
     assert_eq!(entry.id, 1);
@@ -334,9 +513,8 @@ fn release_ledger_and_audit_are_written_together() {
     assert_eq!(store.audit_entries().unwrap().len(), 1, "no audit entry for a release that was not recorded");
 }
 
-#[test]
-fn person_links_are_replaced_with_an_audit_entry() {
-    let (_dir, store) = store();
+fn person_links_are_replaced_with_an_audit_entry(db: &TestDb) {
+    let store = store(db);
     let link = |local_id: &str, person_id: &str| PersonLink {
         provider: code("1310000001"),
         local_id: LocalPatientId::new(local_id).unwrap(),
@@ -363,9 +541,8 @@ fn person_links_are_replaced_with_an_audit_entry() {
     );
 }
 
-#[test]
-fn audit_entries_round_trip_and_verify() {
-    let (_dir, store) = store();
+fn audit_entries_round_trip_and_verify(db: &TestDb) {
+    let store = store(db);
     let first = store.append_audit(event("login", "user:operator-1")).unwrap();
     let mut denied = event("release.write", "release:R-0009");
     denied.outcome = Outcome::Denied;
@@ -378,14 +555,13 @@ fn audit_entries_round_trip_and_verify() {
     assert_eq!((verified.n_entries, verified.head_hash), (2, second.hash));
 }
 
-#[test]
-fn append_only_tables_refuse_update_and_delete() {
-    let (dir, store) = store();
+fn append_only_tables_refuse_update_and_delete(db: &TestDb) {
+    let store = store(db);
     let batch = store.begin_batch(&new_batch("f1")).unwrap();
     store.complete_batch(batch, &completion(), event("ingest.batch", "batch:1")).unwrap();
     store.record_release(&release("R-0001"), event("release.write", "release:R-0001")).unwrap();
 
-    let raw = raw_connection(dir.path());
+    let mut raw = db.raw();
     for sql in [
         "UPDATE audit_log SET detail = 'x'",
         "DELETE FROM audit_log",
@@ -398,81 +574,99 @@ fn append_only_tables_refuse_update_and_delete() {
         "UPDATE releases SET n_persons = 0",
         "DELETE FROM quarantine",
     ] {
-        let error = raw.execute(sql, []).unwrap_err().to_string();
+        let error = raw.execute(sql).unwrap_err();
         assert!(error.contains("append-only"), "{sql}: {error}");
+    }
+    if db.kind == Kind::Postgres {
+        // TRUNCATE skips row triggers; a statement trigger refuses it.
+        for table in ["audit_log", "receipts", "ledger", "ledger_items", "releases", "quarantine"] {
+            let error = raw.execute(&format!("TRUNCATE {table} CASCADE")).unwrap_err();
+            assert!(error.contains("append-only"), "TRUNCATE {table}: {error}");
+        }
     }
     assert_eq!(store.audit_entries().unwrap().len(), 2);
     assert_eq!(store.ledger().unwrap().len(), 1);
     assert!(store.verify_audit().is_ok());
 }
 
-#[test]
-fn tampering_with_the_audit_table_is_detected() {
-    let (dir, store) = store();
+fn tampering_with_the_audit_table_is_detected(db: &TestDb) {
+    let store = store(db);
     for n in 0..4 {
         store.append_audit(event("ingest.batch", &format!("batch:{n}"))).unwrap();
     }
-    let raw = raw_connection(dir.path());
-    // Someone with file access drops the triggers and edits a row.
-    raw.execute_batch("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;").unwrap();
-    raw.execute("UPDATE audit_log SET detail = '0 persons' WHERE seq = 2", []).unwrap();
+    let mut raw = db.raw();
+    // Someone with file access (or the tables' owner) drops the triggers and edits a row.
+    raw.batch(match db.kind {
+        Kind::Sqlite => "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;",
+        Kind::Postgres => "DROP TRIGGER audit_log_append_only ON audit_log",
+    });
+    raw.execute("UPDATE audit_log SET detail = '0 persons' WHERE seq = 2").unwrap();
     let broken = store.verify_audit().unwrap_err();
     assert!(matches!(broken, StoreError::AuditChain(ChainBreak { seq: 2, kind: BreakKind::Edited })));
     assert_eq!(broken.to_string(), "audit chain broken at seq 2: the entry was edited after it was written");
 
     // Deleting an entry (and putting the edited one back does not help).
-    raw.execute("DELETE FROM audit_log WHERE seq = 2", []).unwrap();
+    raw.execute("DELETE FROM audit_log WHERE seq = 2").unwrap();
     assert!(matches!(
         store.verify_audit(),
         Err(StoreError::AuditChain(ChainBreak { seq: 2, kind: BreakKind::Missing }))
     ));
 }
 
-#[test]
-fn concurrent_appenders_do_not_fork_the_chain() {
-    let dir = tempfile::tempdir().unwrap();
-    drop(Store::open(dir.path()).unwrap());
-    let appenders: Vec<_> = (0..2)
-        .map(|worker| {
-            let path = dir.path().to_owned();
-            std::thread::spawn(move || {
-                let store = Store::open(&path).unwrap();
-                for n in 0..25 {
+fn concurrent_appenders_do_not_fork_the_chain(db: &TestDb) {
+    // Each appender is its own store with its own connection, as a process would be. They open the store
+    // together (migrating it at once), then append together.
+    let stores: Vec<Store> = std::thread::scope(|scope| {
+        let opening: Vec<_> = (0..3).map(|_| scope.spawn(|| db.open())).collect();
+        opening.into_iter().map(|store| store.join().unwrap()).collect()
+    });
+    let start = std::sync::Barrier::new(stores.len());
+    std::thread::scope(|scope| {
+        for (worker, store) in stores.into_iter().enumerate() {
+            let start = &start;
+            scope.spawn(move || {
+                start.wait();
+                for n in 0..20 {
                     store.append_audit(event("test.append", &format!("worker:{worker}:{n}"))).unwrap();
                 }
-            })
-        })
-        .collect();
-    for appender in appenders {
-        appender.join().unwrap();
+            });
+        }
+    });
+    let store = db.open();
+    assert_eq!(store.verify_audit().unwrap().n_entries, 60);
+    let entries = store.audit_entries().unwrap();
+    assert!(entries.iter().map(|entry| entry.seq).eq(1..=60), "one entry per seq, no gap");
+    for worker in 0..3 {
+        let prefix = format!("worker:{worker}:");
+        let mine: Vec<&str> =
+            entries.iter().filter_map(|entry| entry.event.object.strip_prefix(prefix.as_str())).collect();
+        let expected: Vec<String> = (0..20).map(|n| n.to_string()).collect();
+        assert_eq!(mine, expected, "each worker's entries, in its order");
     }
-    let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.verify_audit().unwrap().n_entries, 50);
 }
 
-#[test]
-fn migration_2_upgrades_a_version_1_store_and_keeps_its_receipts() {
-    let dir = tempfile::tempdir().unwrap();
+fn migration_2_upgrades_a_version_1_store_and_keeps_its_receipts(db: &TestDb) {
     // A store as the previous release left it: schema version 1 with one receipt.
-    let raw = raw_connection(dir.path());
-    raw.execute_batch(
+    let mut raw = db.raw();
+    raw.batch(
         "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL); \
          INSERT INTO schema_migrations VALUES (1, 'earlier');",
-    )
-    .unwrap();
-    raw.execute_batch(include_str!("../migrations/0001_init.sql")).unwrap();
-    raw.execute_batch(include_str!("../migrations/sqlite/0001_append_only.sql")).unwrap();
-    raw.execute_batch(
+    );
+    raw.batch(include_str!("../migrations/0001_init.sql"));
+    raw.batch(match db.kind {
+        Kind::Sqlite => include_str!("../migrations/sqlite/0001_append_only.sql"),
+        Kind::Postgres => include_str!("../migrations/postgres/0001_append_only.sql"),
+    });
+    raw.batch(
         "INSERT INTO providers VALUES ('1310000001', 'テスト病院', '東京都', '2024-01-05', '2024-02-01'); \
          INSERT INTO batches VALUES (1, '1310000001', 'f1', 'csv', '/in', 'complete', \
              '2024-04-01T09:00:00.000000000Z', '2024-04-01T09:01:00.000000000Z'); \
          INSERT INTO receipts VALUES (1, '2024-04-01', '1310000001', 'テスト病院', '東京都', '2024-01-05', \
              '2024-02-01', 7, '2027-04-01', '2024-04-01T09:01:00.000000000Z');",
-    )
-    .unwrap();
+    );
     drop(raw);
 
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open();
     assert_eq!(store.schema_versions().unwrap(), [1, 2]);
     let receipts = store.receipts().unwrap();
     assert_eq!(receipts.len(), 1);
@@ -503,9 +697,8 @@ fn optout_request(request_id: &str) -> OptoutRequest {
     }
 }
 
-#[test]
-fn optout_requests_are_recorded_with_audit_and_kept_three_years() {
-    let (dir, store) = store();
+fn optout_requests_are_recorded_with_audit_and_kept_three_years(db: &TestDb) {
+    let store = store(db);
     assert_eq!(store.next_optout_number().unwrap(), 1);
     let info =
         store.record_optout(&optout_request("OPT-0001"), event("optout.record", "optout:OPT-0001")).unwrap();
@@ -524,21 +717,20 @@ fn optout_requests_are_recorded_with_audit_and_kept_three_years() {
     for value in ["山田", "長男", "ヤマダ", "1950", "0000123"] {
         assert!(!debug.contains(value), "Debug shows an identifying value");
     }
-    let raw = raw_connection(dir.path());
+    let mut raw = db.raw();
     for sql in [
         "UPDATE optout_requests SET stop_on = '2030-01-01'",
         "DELETE FROM optout_requests",
         "UPDATE optout_subjects SET name_kana = 'x'",
         "DELETE FROM optout_subjects",
     ] {
-        let error = raw.execute(sql, []).unwrap_err().to_string();
+        let error = raw.execute(sql).unwrap_err();
         assert!(error.contains("append-only"), "{sql}: {error}");
     }
 }
 
-#[test]
-fn linkage_export_and_provision_ids_round_trip() {
-    let (_dir, store) = store();
+fn linkage_export_and_provision_ids_round_trip(db: &TestDb) {
+    let store = store(db);
     assert_eq!(store.next_linkage_export_number().unwrap(), 1);
     let export = LinkageExport {
         export_id: "LX0001".to_owned(),
@@ -593,4 +785,181 @@ fn linkage_export_and_provision_ids_round_trip() {
     let actions: Vec<String> =
         store.audit_entries().unwrap().into_iter().map(|entry| entry.event.action).collect();
     assert_eq!(actions, ["linkage_material.export", "linkage_material.import", "linkage_material.import"]);
+}
+
+fn the_sql_layer_round_trips_every_value_type(db: &TestDb) {
+    const OPERATION: &str = "testing the SQL layer";
+    let store = db.open();
+    let create = match db.kind {
+        Kind::Sqlite => "CREATE TEMP TABLE value_test (n BIGINT, r DOUBLE PRECISION, t TEXT, b BLOB)",
+        Kind::Postgres => "CREATE TEMP TABLE value_test (n BIGINT, r DOUBLE PRECISION, t TEXT, b BYTEA)",
+    };
+    let text = "日本語 'quoted' ?1 $1";
+    let bytes: &[u8] = &[0, 1, 254, 255];
+    let (full, empty, extra) = store
+        .write(OPERATION, |tx| {
+            tx.execute_batch(OPERATION, create)?;
+            let insert = "INSERT INTO value_test (n, r, t, b) VALUES (?1, ?2, ?3, ?4)";
+            tx.execute(OPERATION, insert, params![i64::MIN, 0.1_f64, text, bytes])?;
+            tx.execute(OPERATION, insert, params![None::<i64>, None::<f64>, None::<&str>, None::<&[u8]>])?;
+            let full = tx.query_one(
+                OPERATION,
+                "SELECT n, r, t, b, '?1' AS literal FROM value_test WHERE n IS NOT NULL",
+                params![],
+            )?;
+            let empty =
+                tx.query_one(OPERATION, "SELECT n, r, t, b FROM value_test WHERE n IS NULL", params![])?;
+            let extra = tx.query_one(
+                OPERATION,
+                "SELECT ?2 AS second, ?1 AS first, EXISTS (SELECT 1 FROM value_test) AS found",
+                params!["one", "two"],
+            )?;
+            Ok((full, empty, extra))
+        })
+        .unwrap();
+    assert_eq!(full.i64("n").unwrap(), i64::MIN);
+    assert_eq!(full.opt_f64("r").unwrap(), Some(0.1));
+    assert_eq!(full.text("t").unwrap(), text);
+    assert_eq!(full.opt_bytes("b").unwrap().as_deref(), Some(bytes));
+    assert_eq!(full.text("literal").unwrap(), "?1", "placeholders inside quotes stay as they are");
+    assert_eq!(empty.opt_i64("n").unwrap(), None);
+    assert_eq!(empty.opt_f64("r").unwrap(), None);
+    assert_eq!(empty.opt_text("t").unwrap(), None);
+    assert_eq!(empty.opt_bytes("b").unwrap(), None);
+    assert_eq!(
+        (extra.text("first").unwrap(), extra.text("second").unwrap()),
+        ("one".to_owned(), "two".to_owned())
+    );
+    assert_eq!(extra.i64("found").unwrap(), 1, "a boolean reads as 1");
+
+    let null = empty.i64("n").unwrap_err();
+    assert_eq!(null.to_string(), "testing the SQL layer: column n is NULL");
+    let missing = full.text("nope").unwrap_err();
+    assert_eq!(missing.to_string(), "testing the SQL layer: column nope is not in the result");
+    let not_text = full.text("n").unwrap_err();
+    assert_eq!(not_text.to_string(), "testing the SQL layer: column n is not text");
+    assert_eq!(format!("{:?}", Value::Text(text.to_owned())), "Text(..)", "Debug shows no value");
+}
+
+fn foreign_keys_are_enforced(db: &TestDb) {
+    const OPERATION: &str = "testing foreign keys";
+    let store = db.open();
+    let refused = store.write(OPERATION, |tx| {
+        tx.execute(
+            OPERATION,
+            "INSERT INTO receipt_items (batch_id, item_idx, item) VALUES (99, 0, 'x')",
+            params![],
+        )
+    });
+    assert!(matches!(refused, Err(StoreError::Db { .. })), "{refused:?}");
+}
+
+fn errors_show_no_stored_value(db: &TestDb) {
+    let store = store(db);
+    let link = |person_id: &str| PersonLink {
+        provider: code("1310000001"),
+        local_id: LocalPatientId::new("7654321").unwrap(),
+        person_id: person_id.to_owned(),
+    };
+    let duplicate = store
+        .replace_person_links(
+            &[link("PSN-secret-1"), link("PSN-secret-2")],
+            event("linkage.replace", "links"),
+        )
+        .unwrap_err();
+    // PostgreSQL's DETAIL would quote the key: "Key (provider, local_id)=(1310000001, 7654321) already exists".
+    const OPERATION: &str = "testing errors";
+    let check = store
+        .write(OPERATION, |tx| {
+            tx.execute(
+                OPERATION,
+                "INSERT INTO batches (id, provider, fingerprint, format, source, status, started_at) \
+                 VALUES (1, '1310000001', 'fingerprint-secret', 'csv', '/in', 'bogus', 'x')",
+                params![],
+            )
+        })
+        .unwrap_err();
+    for error in [duplicate, check] {
+        let shown = format!("{error} {error:?}");
+        for value in ["7654321", "PSN-secret", "fingerprint-secret"] {
+            assert!(!shown.contains(value), "an error shows a stored value");
+        }
+        assert!(matches!(error, StoreError::Db { .. }));
+    }
+}
+
+#[test]
+fn placeholders_are_rewritten_outside_quotes() {
+    assert_eq!(
+        db::dollar_placeholders("SELECT a FROM t WHERE b = ?1 AND c = '?2' AND \"?3\" = ?10"),
+        "SELECT a FROM t WHERE b = $1 AND c = '?2' AND \"?3\" = $10"
+    );
+    assert_eq!(db::dollar_placeholders("SELECT 'it''s ?1', ?2"), "SELECT 'it''s ?1', $2");
+}
+
+#[test]
+fn database_urls_never_show_their_password() {
+    for url in [
+        "postgresql://kiban:s3cret-pw@db.example:5433/kiban?sslmode=disable",
+        "host=/run/postgresql user=kiban password=s3cret-pw dbname=kiban",
+        "postgresql://kiban:s3cret-pw@db.example:notaport/kiban",
+    ] {
+        let url = DatabaseUrl::new(url);
+        let shown = format!("{url} {url:?} {:?}", DatabaseConfig::Postgres(url.clone()));
+        assert!(!shown.contains("s3cret"), "{shown}");
+    }
+    assert_eq!(
+        DatabaseUrl::new("postgresql://kiban:s3cret-pw@db.example:5433/kiban").redacted(),
+        "user=kiban host=db.example port=5433 dbname=kiban"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let open = |url: &str| {
+        Store::open_with(dir.path(), &DatabaseConfig::Postgres(DatabaseUrl::new(url))).err().unwrap()
+    };
+    let unparsable = open("postgresql://kiban:s3cret-pw@db.example:notaport/kiban");
+    assert!(matches!(unparsable, StoreError::DatabaseUrl));
+    // Nothing listens on port 1: the error names the server, not the password.
+    let refused = open("postgresql://kiban:s3cret-pw@127.0.0.1:1/kiban?connect_timeout=5");
+    let shown = format!("{refused} {refused:?}");
+    assert!(matches!(refused, StoreError::Open { .. }));
+    assert!(shown.contains("user=kiban host=127.0.0.1 port=1 dbname=kiban"), "{shown}");
+    assert!(!shown.contains("s3cret"), "{shown}");
+}
+
+#[test]
+fn test_databases_replace_the_servers_database_name() {
+    let key_value = with_dbname("host=/tmp user=postgres dbname=postgres", "kiban_test_1");
+    assert_eq!(key_value.parse::<::postgres::Config>().unwrap().get_dbname(), Some("kiban_test_1"));
+    assert_eq!(
+        with_dbname("postgresql://u@h:5432/postgres?sslmode=disable", "x"),
+        "postgresql://u@h:5432/x?sslmode=disable"
+    );
+    assert_eq!(with_dbname("postgres://u@h", "x"), "postgres://u@h/x");
+}
+
+fn many_rows_are_inserted_in_chunks(db: &TestDb) {
+    let store = store(db);
+    // Two full chunks of 500 and a remainder of 234, in sorted order.
+    let link = |n: usize| PersonLink {
+        provider: code("1310000001"),
+        local_id: LocalPatientId::new(&format!("{n:07}")).unwrap(),
+        person_id: format!("P{n}"),
+    };
+    let links: Vec<PersonLink> = (0..1234).map(link).collect();
+    store.replace_person_links(&links, event("linkage.replace", "links")).unwrap();
+    assert_eq!(store.person_links().unwrap(), links);
+
+    // A duplicate in the remainder fails the whole replacement.
+    let mut duplicated = links.clone();
+    duplicated.push(link(1233));
+    let failed = store.replace_person_links(&duplicated, event("linkage.replace", "links"));
+    assert!(matches!(failed, Err(StoreError::Db { .. })));
+    // A duplicate inside a full chunk fails it too.
+    let mut duplicated: Vec<PersonLink> = (0..1000).map(link).collect();
+    duplicated[700] = link(100);
+    let failed = store.replace_person_links(&duplicated, event("linkage.replace", "links"));
+    assert!(matches!(failed, Err(StoreError::Db { .. })));
+    assert_eq!(store.person_links().unwrap(), links, "failed replacements keep the old links");
+    assert_eq!(store.audit_entries().unwrap().len(), 1);
 }
