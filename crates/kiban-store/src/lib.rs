@@ -62,6 +62,7 @@ mod audit;
 mod convert;
 mod error;
 mod intake;
+mod keystore;
 mod linkage_material;
 mod links;
 mod migrate;
@@ -74,6 +75,7 @@ pub use intake::{
     BatchCompletion, BatchId, BatchInfo, BatchStatus, NewBatch, ProviderRegistration, QuarantinedInput,
     Receipt,
 };
+pub use keystore::{KeyEntry, KeyStore, Rotation};
 pub use linkage_material::{LinkageExport, LinkageExportRow, ProvisionId};
 pub use links::PersonLink;
 pub use optout::{OptoutInfo, OptoutRequest, OptoutSubject, RequesterKind};
@@ -89,6 +91,33 @@ pub const RETENTION_MONTHS: u32 = 36;
 pub struct Store {
     data_dir: PathBuf,
     db: Mutex<Connection>,
+    keys: Option<StoreKeys>,
+}
+
+/// The operator's keys as the store uses them: the KEK that wraps every vault object's data key, the key
+/// store holding those wrapped keys, and the signer of audit checkpoints. All derived from the master key,
+/// which the store never keeps.
+pub struct StoreKeys {
+    pub kek: kiban_crypto::Kek,
+    pub keystore: KeyStore,
+    pub signer: kiban_crypto::CheckpointSigner,
+}
+
+impl StoreKeys {
+    /// The keys of the deployment whose master key is `master`, with the key store in `keystore_dir`.
+    ///
+    /// # Errors
+    /// [`StoreError::KeyStore`].
+    pub fn from_master(
+        master: &kiban_crypto::SecretKey,
+        keystore_dir: &Path,
+    ) -> Result<StoreKeys, StoreError> {
+        Ok(StoreKeys {
+            kek: kiban_crypto::Kek::from_master(master),
+            keystore: KeyStore::open(keystore_dir)?,
+            signer: kiban_crypto::CheckpointSigner::derive_from(master),
+        })
+    }
 }
 
 impl Store {
@@ -114,7 +143,20 @@ impl Store {
         db.pragma_update(None, "foreign_keys", "ON").map_err(open_error)?;
         db.pragma_update(None, "synchronous", "FULL").map_err(open_error)?;
         migrate::apply(&mut db)?;
-        Ok(Store { data_dir: data_dir.to_owned(), db: Mutex::new(db) })
+        Ok(Store { data_dir: data_dir.to_owned(), db: Mutex::new(db), keys: None })
+    }
+
+    /// Gives the store the operator's keys: the vault and signed audit checkpoints need them.
+    pub fn set_keys(&mut self, keys: StoreKeys) {
+        self.keys = Some(keys);
+    }
+
+    /// The operator's keys.
+    ///
+    /// # Errors
+    /// [`StoreError::VaultLocked`] when [`Store::set_keys`] was not called.
+    pub fn keys(&self) -> Result<&StoreKeys, StoreError> {
+        self.keys.as_ref().ok_or(StoreError::VaultLocked)
     }
 
     /// The data directory this store was opened on.

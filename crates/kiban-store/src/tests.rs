@@ -73,10 +73,16 @@ fn completion() -> BatchCompletion {
     }
 }
 
+/// The store keys of master key `[byte; 32]`, with the key store in `{dir}/keystore`.
+fn keys(dir: &Path, byte: u8) -> StoreKeys {
+    StoreKeys::from_master(&kiban_crypto::SecretKey::from_bytes([byte; 32]), &dir.join("keystore")).unwrap()
+}
+
 /// A fresh store with one published provider.
 fn store() -> (TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    store.set_keys(keys(dir.path(), 7));
     store.register_provider(&registration("1310000001", Some(date(2024, 2, 1)))).unwrap();
     (dir, store)
 }
@@ -306,6 +312,74 @@ fn vault_round_trip_and_resume_overwrites() {
     std::fs::remove_file(batch_dir.join("labs.parquet")).unwrap();
     let missing = store.read_batch_records(batch).unwrap_err().to_string();
     assert!(missing.contains("labs.parquet"), "{missing}");
+}
+
+#[test]
+fn vault_files_are_sealed_and_need_the_right_keys() {
+    let (dir, store) = store();
+    let batch = store.begin_batch(&new_batch("f1")).unwrap();
+    store.write_batch_records(batch, &records()).unwrap();
+    let batch_dir = dir.path().join("vault/batches/1");
+    for name in kiban_columnar::RECORD_TABLES {
+        let bytes = std::fs::read(batch_dir.join(format!("{name}.parquet"))).unwrap();
+        assert!(kiban_crypto::is_sealed(&bytes), "{name} is sealed");
+        assert!(!bytes.windows(4).any(|w| w == b"PAR1"), "{name}: no plaintext Parquet");
+        let kana = "ヤマダ".as_bytes();
+        assert!(!bytes.windows(kana.len()).any(|w| w == kana), "{name}: no name in the clear");
+    }
+    // The key store holds the wrapped key; the database never does.
+    let entries = store.keys().unwrap().keystore.list().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].object, "batch:1");
+    let db_bytes = std::fs::read(dir.path().join("kiban.db")).unwrap();
+    let key_text = std::fs::read_to_string(dir.path().join("keystore/batch_1.key")).unwrap();
+    let wrapped_hex = key_text.lines().last().unwrap().trim_start_matches("wrapped ");
+    assert!(!db_bytes.windows(16).any(|w| w == &wrapped_hex.as_bytes()[..16]));
+
+    // Files swapped between tables fail authentication.
+    let patients = batch_dir.join("persons.parquet");
+    let labs = batch_dir.join("labs.parquet");
+    let (patients_bytes, labs_bytes) = (std::fs::read(&patients).unwrap(), std::fs::read(&labs).unwrap());
+    std::fs::write(&patients, &labs_bytes).unwrap();
+    std::fs::write(&labs, &patients_bytes).unwrap();
+    assert!(matches!(store.read_batch_records(batch), Err(StoreError::VaultSeal { .. })));
+    std::fs::write(&patients, &patients_bytes).unwrap();
+    std::fs::write(&labs, &labs_bytes).unwrap();
+    assert!(store.read_batch_records(batch).unwrap() == records());
+
+    // Another master key (another KEK) cannot unwrap the batch key; no keys at all is a locked vault.
+    let mut other = Store::open(dir.path()).unwrap();
+    assert!(matches!(other.read_batch_records(batch), Err(StoreError::VaultLocked)));
+    other.set_keys(keys(dir.path(), 8));
+    assert!(matches!(
+        other.read_batch_records(batch),
+        Err(StoreError::Crypto(kiban_crypto::CryptoError::WrongKek { .. }))
+    ));
+}
+
+#[test]
+fn key_rotation_rewraps_without_touching_the_vault() {
+    let (dir, store) = store();
+    let batch = store.begin_batch(&new_batch("f1")).unwrap();
+    store.write_batch_records(batch, &records()).unwrap();
+    let sealed_before = std::fs::read(dir.path().join("vault/batches/1/persons.parquet")).unwrap();
+    let old = keys(dir.path(), 7);
+    let new = keys(dir.path(), 8);
+    let rotation = old.keystore.rotate(&old.kek, &new.kek).unwrap();
+    assert_eq!(rotation, Rotation { rewrapped: 1, already_current: 0 });
+    // Run again (as after an interruption): nothing left to do.
+    assert_eq!(
+        old.keystore.rotate(&old.kek, &new.kek).unwrap(),
+        Rotation { rewrapped: 0, already_current: 1 }
+    );
+    assert_eq!(std::fs::read(dir.path().join("vault/batches/1/persons.parquet")).unwrap(), sealed_before);
+    assert!(
+        matches!(store.read_batch_records(batch), Err(StoreError::Crypto(_))),
+        "the old KEK no longer unwraps"
+    );
+    let mut rotated = Store::open(dir.path()).unwrap();
+    rotated.set_keys(new);
+    assert!(rotated.read_batch_records(batch).unwrap() == records());
 }
 
 #[test]
