@@ -66,45 +66,74 @@ impl Checkpoint {
     }
 }
 
+/// The signed head of the log, kept outside the database and rewritten with every write: the last
+/// committed head, and while a write is in flight the head it is about to commit. A crash between the two
+/// leaves both, and the log ends at one of them; a log that ends anywhere else was cut or extended.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct HeadAnchor {
+    /// `None` only before the first entry was committed.
+    pub committed: Option<Checkpoint>,
+    pub pending: Option<Checkpoint>,
+}
+
 /// A log whose chain and checkpoints all verified.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct VerifiedLog {
     pub chain: VerifiedChain,
-    /// Checkpoints checked (the head anchor included).
+    /// Checkpoints checked (the history and the head anchor's).
     pub n_checkpoints: usize,
-    /// The highest checkpointed `seq`, if any: entries up to it are covered by a signature.
+    /// The highest `seq` covered by a signature: with a head anchor, the last entry.
     pub signed_through: Option<u64>,
 }
 
-/// Verifies the chain of `entries`, then every checkpoint against it and against the `trusted` public key.
+/// Verifies the chain of `entries`, then every checkpoint of `history` and of the head `anchor` against
+/// it and against the `trusted` public key.
 ///
 /// # Errors
 /// The first [`ChainBreak`] of the chain (see [`verify`]); otherwise the first bad checkpoint, in `seq`
 /// order: [`BreakKind::ForgedCheckpoint`], [`BreakKind::Truncated`] (its `seq` is the first missing entry)
-/// or [`BreakKind::Rewritten`].
+/// or [`BreakKind::Rewritten`]; finally [`BreakKind::Unsigned`] when, with an anchor, the log runs past
+/// the signed head (an entry appended by someone without the signing key).
 pub fn verify_log(
     entries: &[AuditEntry],
-    checkpoints: &[Checkpoint],
+    history: &[Checkpoint],
+    anchor: Option<&HeadAnchor>,
     trusted: &[u8; 32],
 ) -> Result<VerifiedLog, ChainBreak> {
     let chain = verify(entries)?;
-    let mut ordered: Vec<&Checkpoint> = checkpoints.iter().collect();
-    ordered.sort_by_key(|checkpoint| checkpoint.seq);
-    for checkpoint in &ordered {
+    let n = chain.n_entries;
+    let mut covered: Vec<&Checkpoint> = history.iter().collect();
+    if let Some(anchor) = anchor {
+        covered.extend(&anchor.committed);
+        if let Some(pending) = &anchor.pending {
+            if !pending.signed_by(trusted) {
+                return Err(ChainBreak { seq: pending.seq, kind: BreakKind::ForgedCheckpoint });
+            }
+            // A pending head the log has not reached was never committed; one it has reached must match.
+            if pending.seq <= n {
+                covered.push(pending);
+            }
+        }
+    }
+    covered.sort_by_key(|checkpoint| checkpoint.seq);
+    for checkpoint in &covered {
         if !checkpoint.signed_by(trusted) {
             return Err(ChainBreak { seq: checkpoint.seq, kind: BreakKind::ForgedCheckpoint });
         }
-        if checkpoint.seq > chain.n_entries {
-            return Err(ChainBreak { seq: chain.n_entries + 1, kind: BreakKind::Truncated });
+        if checkpoint.seq > n {
+            return Err(ChainBreak { seq: n + 1, kind: BreakKind::Truncated });
         }
         let index = usize::try_from(checkpoint.seq.saturating_sub(1)).unwrap_or(usize::MAX);
         if checkpoint.seq == 0 || entries.get(index).is_none_or(|entry| entry.hash != checkpoint.head_hash) {
             return Err(ChainBreak { seq: checkpoint.seq, kind: BreakKind::Rewritten });
         }
     }
-    Ok(VerifiedLog {
-        chain,
-        n_checkpoints: ordered.len(),
-        signed_through: ordered.last().map(|checkpoint| checkpoint.seq),
-    })
+    let signed_through = covered.last().map(|checkpoint| checkpoint.seq);
+    if anchor.is_some() {
+        let signed_end = signed_through.unwrap_or(0);
+        if n > signed_end {
+            return Err(ChainBreak { seq: signed_end + 1, kind: BreakKind::Unsigned });
+        }
+    }
+    Ok(VerifiedLog { chain, n_checkpoints: covered.len(), signed_through })
 }

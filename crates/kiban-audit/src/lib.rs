@@ -51,7 +51,7 @@ use sha2::{Digest, Sha256};
 
 mod checkpoint;
 
-pub use checkpoint::{Checkpoint, VerifiedLog, checkpoint_message, verify_log};
+pub use checkpoint::{Checkpoint, HeadAnchor, VerifiedLog, checkpoint_message, verify_log};
 
 /// The `prev_hash` of the first entry of every log.
 pub const GENESIS_HASH: [u8; 32] = [0; 32];
@@ -193,6 +193,8 @@ pub enum BreakKind {
     Rewritten,
     /// A checkpoint's signature does not verify under the trusted key: the checkpoint was forged.
     ForgedCheckpoint,
+    /// The entry lies past the signed head: it was appended by someone without the signing key.
+    Unsigned,
 }
 
 impl BreakKind {
@@ -212,6 +214,7 @@ impl BreakKind {
             BreakKind::ForgedCheckpoint => {
                 "the checkpoint's signature does not verify under the trusted key (forged)"
             }
+            BreakKind::Unsigned => "the entry lies past the signed head (appended without the signing key)",
         }
     }
 }

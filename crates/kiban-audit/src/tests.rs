@@ -151,7 +151,7 @@ mod checkpoints {
     fn a_clean_log_with_checkpoints_verifies() {
         let entries = log(10);
         let checkpoints = [checkpoint_of(&entries, 4, &signer(1)), checkpoint_of(&entries, 10, &signer(1))];
-        let verified = verify_log(&entries, &checkpoints, &trusted()).expect("clean");
+        let verified = verify_log(&entries, &checkpoints, None, &trusted()).expect("clean");
         assert_eq!(verified.chain.n_entries, 10);
         assert_eq!(verified.n_checkpoints, 2);
         assert_eq!(verified.signed_through, Some(10));
@@ -165,7 +165,7 @@ mod checkpoints {
         assert!(verify(&entries[..7]).is_ok());
         // ...the signed head can.
         assert_eq!(
-            verify_log(&entries[..7], &[head], &trusted()),
+            verify_log(&entries[..7], &[head], None, &trusted()),
             Err(ChainBreak { seq: 8, kind: BreakKind::Truncated })
         );
     }
@@ -186,7 +186,7 @@ mod checkpoints {
         }
         assert!(verify(&rewritten).is_ok());
         assert_eq!(
-            verify_log(&rewritten, &checkpoints, &trusted()),
+            verify_log(&rewritten, &checkpoints, None, &trusted()),
             Err(ChainBreak { seq: 3, kind: BreakKind::Rewritten })
         );
     }
@@ -197,14 +197,14 @@ mod checkpoints {
         // Signed by a key the verifier does not trust, even though it names itself honestly.
         let foreign = checkpoint_of(&entries, 5, &signer(2));
         assert_eq!(
-            verify_log(&entries, &[foreign], &trusted()),
+            verify_log(&entries, &[foreign], None, &trusted()),
             Err(ChainBreak { seq: 5, kind: BreakKind::ForgedCheckpoint })
         );
         // A genuine checkpoint moved to claim a longer log.
         let mut moved = checkpoint_of(&entries, 5, &signer(1));
         moved.seq = 9;
         assert_eq!(
-            verify_log(&entries, &[moved], &trusted()),
+            verify_log(&entries, &[moved], None, &trusted()),
             Err(ChainBreak { seq: 9, kind: BreakKind::ForgedCheckpoint })
         );
     }
@@ -215,8 +215,48 @@ mod checkpoints {
         let head = checkpoint_of(&entries, 5, &signer(1));
         entries[1].event.actor = "someone-else".to_owned();
         assert_eq!(
-            verify_log(&entries, &[head], &trusted()),
+            verify_log(&entries, &[head], None, &trusted()),
             Err(ChainBreak { seq: 2, kind: BreakKind::Edited })
+        );
+    }
+
+    fn anchor(entries: &[AuditEntry], committed: u64, pending: Option<u64>) -> HeadAnchor {
+        HeadAnchor {
+            committed: Some(checkpoint_of(entries, committed, &signer(1))),
+            pending: pending.map(|seq| checkpoint_of(entries, seq, &signer(1))),
+        }
+    }
+
+    #[test]
+    fn the_log_must_end_at_a_signed_head() {
+        let entries = log(8);
+        // Ends at the committed head, or at the pending one (crash after commit, before the anchor).
+        assert!(verify_log(&entries[..5], &[], Some(&anchor(&entries, 5, None)), &trusted()).is_ok());
+        assert!(verify_log(&entries[..5], &[], Some(&anchor(&entries, 5, Some(7))), &trusted()).is_ok());
+        let at_pending = verify_log(&entries[..7], &[], Some(&anchor(&entries, 5, Some(7))), &trusted());
+        assert_eq!(at_pending.expect("pending head reached").signed_through, Some(7));
+        // A valid-looking entry appended by someone without the key.
+        assert_eq!(
+            verify_log(&entries[..6], &[], Some(&anchor(&entries, 5, None)), &trusted()),
+            Err(ChainBreak { seq: 6, kind: BreakKind::Unsigned })
+        );
+        // Cut below the committed head.
+        assert_eq!(
+            verify_log(&entries[..4], &[], Some(&anchor(&entries, 5, Some(7))), &trusted()),
+            Err(ChainBreak { seq: 5, kind: BreakKind::Truncated })
+        );
+        // The very first write crashed after its commit: no committed head yet, the pending one reached.
+        let first = HeadAnchor { committed: None, pending: Some(checkpoint_of(&entries, 1, &signer(1))) };
+        assert!(verify_log(&entries[..1], &[], Some(&first), &trusted()).is_ok());
+        assert!(verify_log(&[], &[], Some(&first), &trusted()).is_ok());
+        // A pending head that does not match what the log holds at that seq.
+        let mut other = anchor(&entries, 5, Some(7));
+        let pending = other.pending.as_mut().expect("set");
+        pending.head_hash = entries[0].hash;
+        pending.signature = signer(1).sign(&checkpoint_message(7, &pending.head_hash, pending.at)).to_bytes();
+        assert_eq!(
+            verify_log(&entries[..7], &[], Some(&other), &trusted()),
+            Err(ChainBreak { seq: 7, kind: BreakKind::Rewritten })
         );
     }
 }

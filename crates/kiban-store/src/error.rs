@@ -58,6 +58,10 @@ pub enum StoreError {
     AuditChain(#[from] ChainBreak),
     #[error("the vault is locked: the operator's key (KIBAN_MASTER_KEY or the key file) was not given")]
     VaultLocked,
+    #[error("audit anchor {path}: {source}")]
+    AuditAnchor { path: String, source: io::Error },
+    #[error("the audit log has entries but its signed head anchor (audit-head) is missing: it was deleted")]
+    AuditAnchorMissing,
     #[error("key store {path}: {source}")]
     KeyStore { path: String, source: io::Error },
     #[error("key file {path} is malformed")]

@@ -19,7 +19,7 @@
 //! # fn main() -> Result<(), kiban_store::StoreError> {
 //! let store = kiban_store::Store::open(std::path::Path::new("/var/lib/kiban"))?;
 //! let chain = store.verify_audit()?;
-//! println!("{} audit entries verified", chain.n_entries);
+//! println!("{} audit entries verified", chain.chain.n_entries);
 //! # Ok(()) }
 //! ```
 //!
@@ -70,6 +70,7 @@ mod optout;
 mod releases;
 mod vault;
 
+pub use audit::CHECKPOINT_EVERY;
 pub use error::StoreError;
 pub use intake::{
     BatchCompletion, BatchId, BatchInfo, BatchStatus, NewBatch, ProviderRegistration, QuarantinedInput,
@@ -189,8 +190,17 @@ impl Store {
         let tx = db
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|source| StoreError::Db { operation, source })?;
+        // The signed head anchor brackets the commit (see `audit.rs`), so a crash anywhere leaves a log
+        // that ends at a signed head.
+        let mut anchor = self.keys.as_ref().map(|keys| audit::AnchorUpdate::begin(&tx, keys)).transpose()?;
         let value = work(&tx)?;
+        if let Some(anchor) = &mut anchor {
+            anchor.prepare(&tx, &self.data_dir)?;
+        }
         tx.commit().map_err(|source| StoreError::Db { operation, source })?;
+        if let Some(anchor) = anchor {
+            anchor.finish(&self.data_dir)?;
+        }
         Ok(value)
     }
 
