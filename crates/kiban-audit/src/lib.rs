@@ -26,8 +26,9 @@
 //! - The crate is pure: no I/O, no clock. Times come in with the event; storage is `kiban-store`'s job.
 //! - Each entry's hash covers its sequence number, the previous entry's hash and the whole event, so
 //!   editing, deleting, reordering or inserting an entry breaks the chain from that point on. Deleting
-//!   entries at the *end* of the log cannot be seen from the chain alone: that needs a signed checkpoint
-//!   of the head hash kept elsewhere (a later step).
+//!   entries at the *end* of the log, or recomputing the whole chain, cannot be seen from the chain alone:
+//!   signed [`Checkpoint`]s of the head hash (Ed25519; one kept outside the database as the head anchor)
+//!   catch both ([`verify_log`]).
 //! - Events never carry patient data: `object` names a batch, release or user, and `detail` says what
 //!   happened in words and counts.
 //!
@@ -47,6 +48,10 @@
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
+
+mod checkpoint;
+
+pub use checkpoint::{Checkpoint, HeadAnchor, VerifiedLog, checkpoint_message, verify_log};
 
 /// The `prev_hash` of the first entry of every log.
 pub const GENESIS_HASH: [u8; 32] = [0; 32];
@@ -181,6 +186,15 @@ pub enum BreakKind {
     /// The entry is self-consistent but does not link to the entry before it: it was forged or inserted
     /// with a recomputed hash.
     BrokenLink,
+    /// A signed checkpoint covers entries that are no longer there: the log's tail was cut off. The `seq`
+    /// is the first missing entry.
+    Truncated,
+    /// The chain verifies, but not against a signed checkpoint: it was recomputed from this entry on.
+    Rewritten,
+    /// A checkpoint's signature does not verify under the trusted key: the checkpoint was forged.
+    ForgedCheckpoint,
+    /// The entry lies past the signed head: it was appended by someone without the signing key.
+    Unsigned,
 }
 
 impl BreakKind {
@@ -191,6 +205,16 @@ impl BreakKind {
             BreakKind::Reordered => "the entry is out of order",
             BreakKind::Inserted => "an entry repeats this sequence number (inserted)",
             BreakKind::BrokenLink => "the entry does not link to the previous entry (forged or inserted)",
+            BreakKind::Truncated => {
+                "entries from here on are missing, though a signed checkpoint covers them (tail cut off)"
+            }
+            BreakKind::Rewritten => {
+                "the entry's hash differs from the signed checkpoint (the chain was rewritten)"
+            }
+            BreakKind::ForgedCheckpoint => {
+                "the checkpoint's signature does not verify under the trusted key (forged)"
+            }
+            BreakKind::Unsigned => "the entry lies past the signed head (appended without the signing key)",
         }
     }
 }

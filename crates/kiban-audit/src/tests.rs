@@ -126,3 +126,137 @@ fn break_message_names_seq_and_kind() {
     let message = ChainBreak { seq: 12, kind: BreakKind::Missing }.to_string();
     assert_eq!(message, "audit chain broken at seq 12: the entry is missing (deleted)");
 }
+
+mod checkpoints {
+    use ed25519_dalek::{Signer as _, SigningKey};
+
+    use super::*;
+
+    fn signer(byte: u8) -> SigningKey {
+        SigningKey::from_bytes(&[byte; 32])
+    }
+
+    fn checkpoint_of(entries: &[AuditEntry], seq: u64, key: &SigningKey) -> Checkpoint {
+        let entry = &entries[usize::try_from(seq - 1).expect("small")];
+        Checkpoint::of(entry, entry.event.at, key.verifying_key().to_bytes(), |message| {
+            key.sign(message).to_bytes()
+        })
+    }
+
+    fn trusted() -> [u8; 32] {
+        signer(1).verifying_key().to_bytes()
+    }
+
+    #[test]
+    fn a_clean_log_with_checkpoints_verifies() {
+        let entries = log(10);
+        let checkpoints = [checkpoint_of(&entries, 4, &signer(1)), checkpoint_of(&entries, 10, &signer(1))];
+        let verified = verify_log(&entries, &checkpoints, None, &trusted()).expect("clean");
+        assert_eq!(verified.chain.n_entries, 10);
+        assert_eq!(verified.n_checkpoints, 2);
+        assert_eq!(verified.signed_through, Some(10));
+    }
+
+    #[test]
+    fn a_truncated_tail_is_detected_at_the_first_missing_entry() {
+        let entries = log(10);
+        let head = checkpoint_of(&entries, 10, &signer(1));
+        // The chain alone cannot see it...
+        assert!(verify(&entries[..7]).is_ok());
+        // ...the signed head can.
+        assert_eq!(
+            verify_log(&entries[..7], &[head], None, &trusted()),
+            Err(ChainBreak { seq: 8, kind: BreakKind::Truncated })
+        );
+    }
+
+    #[test]
+    fn a_recomputed_chain_is_detected_where_it_departs_from_the_checkpoint() {
+        let entries = log(6);
+        let checkpoints = [checkpoint_of(&entries, 3, &signer(1)), checkpoint_of(&entries, 6, &signer(1))];
+        // Someone with write access edits entry 2 and recomputes every hash after it: the chain verifies.
+        let mut rewritten = entries[..1].to_vec();
+        for entry in &entries[1..] {
+            let mut event = entry.event.clone();
+            if entry.seq == 2 {
+                event.detail = "0 persons".to_owned();
+            }
+            let next = chain(rewritten.last().expect("non-empty"), event);
+            rewritten.push(next);
+        }
+        assert!(verify(&rewritten).is_ok());
+        assert_eq!(
+            verify_log(&rewritten, &checkpoints, None, &trusted()),
+            Err(ChainBreak { seq: 3, kind: BreakKind::Rewritten })
+        );
+    }
+
+    #[test]
+    fn a_checkpoint_signed_by_another_key_or_altered_is_forged() {
+        let entries = log(5);
+        // Signed by a key the verifier does not trust, even though it names itself honestly.
+        let foreign = checkpoint_of(&entries, 5, &signer(2));
+        assert_eq!(
+            verify_log(&entries, &[foreign], None, &trusted()),
+            Err(ChainBreak { seq: 5, kind: BreakKind::ForgedCheckpoint })
+        );
+        // A genuine checkpoint moved to claim a longer log.
+        let mut moved = checkpoint_of(&entries, 5, &signer(1));
+        moved.seq = 9;
+        assert_eq!(
+            verify_log(&entries, &[moved], None, &trusted()),
+            Err(ChainBreak { seq: 9, kind: BreakKind::ForgedCheckpoint })
+        );
+    }
+
+    #[test]
+    fn chain_breaks_are_reported_before_checkpoints() {
+        let mut entries = log(5);
+        let head = checkpoint_of(&entries, 5, &signer(1));
+        entries[1].event.actor = "someone-else".to_owned();
+        assert_eq!(
+            verify_log(&entries, &[head], None, &trusted()),
+            Err(ChainBreak { seq: 2, kind: BreakKind::Edited })
+        );
+    }
+
+    fn anchor(entries: &[AuditEntry], committed: u64, pending: Option<u64>) -> HeadAnchor {
+        HeadAnchor {
+            committed: Some(checkpoint_of(entries, committed, &signer(1))),
+            pending: pending.map(|seq| checkpoint_of(entries, seq, &signer(1))),
+        }
+    }
+
+    #[test]
+    fn the_log_must_end_at_a_signed_head() {
+        let entries = log(8);
+        // Ends at the committed head, or at the pending one (crash after commit, before the anchor).
+        assert!(verify_log(&entries[..5], &[], Some(&anchor(&entries, 5, None)), &trusted()).is_ok());
+        assert!(verify_log(&entries[..5], &[], Some(&anchor(&entries, 5, Some(7))), &trusted()).is_ok());
+        let at_pending = verify_log(&entries[..7], &[], Some(&anchor(&entries, 5, Some(7))), &trusted());
+        assert_eq!(at_pending.expect("pending head reached").signed_through, Some(7));
+        // A valid-looking entry appended by someone without the key.
+        assert_eq!(
+            verify_log(&entries[..6], &[], Some(&anchor(&entries, 5, None)), &trusted()),
+            Err(ChainBreak { seq: 6, kind: BreakKind::Unsigned })
+        );
+        // Cut below the committed head.
+        assert_eq!(
+            verify_log(&entries[..4], &[], Some(&anchor(&entries, 5, Some(7))), &trusted()),
+            Err(ChainBreak { seq: 5, kind: BreakKind::Truncated })
+        );
+        // The very first write crashed after its commit: no committed head yet, the pending one reached.
+        let first = HeadAnchor { committed: None, pending: Some(checkpoint_of(&entries, 1, &signer(1))) };
+        assert!(verify_log(&entries[..1], &[], Some(&first), &trusted()).is_ok());
+        assert!(verify_log(&[], &[], Some(&first), &trusted()).is_ok());
+        // A pending head that does not match what the log holds at that seq.
+        let mut other = anchor(&entries, 5, Some(7));
+        let pending = other.pending.as_mut().expect("set");
+        pending.head_hash = entries[0].hash;
+        pending.signature = signer(1).sign(&checkpoint_message(7, &pending.head_hash, pending.at)).to_bytes();
+        assert_eq!(
+            verify_log(&entries[..7], &[], Some(&other), &trusted()),
+            Err(ChainBreak { seq: 7, kind: BreakKind::Rewritten })
+        );
+    }
+}

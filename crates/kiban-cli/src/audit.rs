@@ -48,8 +48,15 @@ pub(crate) fn print_receipts(ctx: &Ctx) -> Result<()> {
 }
 
 pub(crate) fn verify(ctx: &Ctx) -> Result<()> {
-    let chain = ctx.store.verify_audit().context("the audit log does not verify")?;
-    println!("audit log verified: {} entries, head {}", chain.n_entries, hex::encode(chain.head_hash));
+    let log = ctx.store.verify_audit().context("the audit log does not verify")?;
+    println!(
+        "audit log verified: {} entries, head {}, signed through seq {} ({} checkpoints, public key {})",
+        log.chain.n_entries,
+        hex::encode(log.chain.head_hash),
+        log.signed_through.unwrap_or(0),
+        log.n_checkpoints,
+        hex::encode(ctx.store.audit_public_key()?)
+    );
     Ok(())
 }
 

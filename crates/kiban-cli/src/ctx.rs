@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
 use kiban_audit::{AuditEvent, Outcome};
-use kiban_store::{DatabaseConfig, Store};
+use kiban_store::{DatabaseConfig, Store, StoreKeys};
 
 /// What a command needs besides its arguments.
 pub struct Ctx {
@@ -31,8 +31,14 @@ impl Ctx {
     pub fn open_with(data_dir: &Path, database: &DatabaseConfig, actor: &str, progress: bool) -> Result<Ctx> {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("creating the project directory {}", data_dir.display()))?;
-        let store = Store::open_with(data_dir, database)
+        let mut store = Store::open_with(data_dir, database)
             .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+        let master = crate::keys::master_key(data_dir)?;
+        let keystore_dir = crate::keys::keystore_dir(data_dir);
+        store.set_keys(
+            StoreKeys::from_master(&master, &keystore_dir)
+                .with_context(|| format!("opening the key store {}", keystore_dir.display()))?,
+        );
         Ok(Ctx { data_dir: data_dir.to_owned(), store, actor: actor.to_owned(), progress })
     }
 

@@ -147,7 +147,7 @@ pub fn demo(ctx: &Ctx, args: &DemoArgs) -> Result<DemoOutcome> {
         release,
         ledger_export,
         audit_export,
-        n_audit_entries: chain.n_entries,
+        n_audit_entries: chain.chain.n_entries,
         steps,
     })
 }

@@ -12,6 +12,16 @@ use anyhow::{Context as _, Result};
 use kiban_crypto::SecretKey;
 
 const ENV: &str = "KIBAN_MASTER_KEY";
+const KEYSTORE_ENV: &str = "KIBAN_KEYSTORE_DIR";
+
+/// Where the wrapped data keys of vault objects live: `KIBAN_KEYSTORE_DIR`, or `{data_dir}/keystore`.
+/// Deleting a batch destroys its key there, so this folder should not be in long-lived backups.
+pub(crate) fn keystore_dir(data_dir: &Path) -> std::path::PathBuf {
+    match std::env::var_os(KEYSTORE_ENV) {
+        Some(dir) if !dir.is_empty() => dir.into(),
+        _ => data_dir.join("keystore"),
+    }
+}
 
 /// Loads the master key, creating the key file if there is neither a file nor the environment variable.
 pub(crate) fn master_key(data_dir: &Path) -> Result<SecretKey> {

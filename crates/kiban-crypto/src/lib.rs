@@ -3,13 +3,15 @@
 //! of public-database linkage material ([`LinkageOneWay`], built in: [`LinkageHmac`]).
 //!
 //! Design decisions:
-//! - All cryptography comes from RustCrypto (`hmac`, `sha2`); this crate only composes it.
+//! - All cryptography comes from RustCrypto (`hmac`, `sha2`, `chacha20poly1305`) and `ed25519-dalek`; this
+//!   crate only composes it. Encryption at rest is in [`envelope`](crate::Kek) (data keys wrapped by the
+//!   operator's KEK); signed audit checkpoints use [`CheckpointSigner`].
 //! - Key material lives in types whose `Debug` prints `***`, that are not `Clone` or `Serialize`, and whose
 //!   bytes are zeroized on drop. Writing a key out needs an explicit [`SecretKey::to_hex_secret`] followed by
 //!   [`SecretString::expose_secret`], so it cannot happen through a stray `{:?}` or `{}`.
 //! - One master key yields every working key through [`SecretKey::derive`] (HKDF with HMAC-SHA-256), so a
 //!   release's pseudonym key and date-shift key are independent of each other and of every other release.
-//! - [`SecretKey::generate`] is the only function here that reads OS randomness; everything else is a pure,
+//! - [`SecretKey::generate`] and the nonces of sealing and wrapping are the only reads of OS randomness; everything else is a pure,
 //!   deterministic function of its inputs.
 //!
 //! ```
@@ -32,6 +34,12 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroize;
 
+mod checkpoint;
+mod envelope;
+
+pub use checkpoint::CheckpointSigner;
+pub use envelope::{DataKey, Kek, SEGMENT_LEN, WrappedKey, is_sealed};
+
 #[cfg(test)]
 mod tests;
 
@@ -47,6 +55,20 @@ pub enum CryptoError {
     Randomness(getrandom::Error),
     #[error("key is not valid hex: expected {expected} hex digits, found {found} characters", expected = KEY_LEN * 2)]
     InvalidKeyHex { found: usize },
+    #[error("sealing failed")]
+    Seal,
+    #[error("the file is too large to seal (more than 2^32 segments)")]
+    TooLarge,
+    #[error("the data is not a sealed vault file (no KBV1 header)")]
+    NotSealed,
+    #[error(
+        "sealed segment {segment} failed authentication: wrong key or object, or the file was altered, truncated or reordered"
+    )]
+    Open { segment: usize },
+    #[error("the data key was wrapped under KEK {wrapped_under}, but the KEK given is {given}")]
+    WrongKek { wrapped_under: String, given: String },
+    #[error("the wrapped data key failed authentication: altered, or wrapped for another object")]
+    Unwrap,
 }
 
 /// A 256-bit secret key (秘密鍵): the master key of a deployment, or a key derived from it.

@@ -68,6 +68,22 @@ pub enum StoreError {
     OutOfRange { what: &'static str },
     #[error(transparent)]
     AuditChain(#[from] ChainBreak),
+    #[error("the vault is locked: the operator's key (KIBAN_MASTER_KEY or the key file) was not given")]
+    VaultLocked,
+    #[error("audit anchor {path}: {source}")]
+    AuditAnchor { path: String, source: io::Error },
+    #[error("the audit log has entries but its signed head anchor (audit-head) is missing: it was deleted")]
+    AuditAnchorMissing,
+    #[error("key store {path}: {source}")]
+    KeyStore { path: String, source: io::Error },
+    #[error("key file {path} is malformed")]
+    KeyFileMalformed { path: String },
+    #[error("{object} has no data key: it was deleted (crypto-shredded) or never written")]
+    KeyDestroyed { object: String },
+    #[error("vault file {path}: {source}")]
+    VaultSeal { path: String, source: kiban_crypto::CryptoError },
+    #[error(transparent)]
+    Crypto(#[from] kiban_crypto::CryptoError),
 }
 
 /// An error from either database backend. Like every store error it holds no stored value: of a

@@ -26,7 +26,7 @@
 //! let url = DatabaseUrl::new("host=/run/postgresql user=kiban dbname=kiban");
 //! let store = Store::open_with(data_dir, &DatabaseConfig::Postgres(url))?;
 //! let chain = store.verify_audit()?;
-//! println!("{} audit entries verified", chain.n_entries);
+//! println!("{} audit entries verified", chain.chain.n_entries);
 //! # Ok(()) }
 //! ```
 //!
@@ -79,6 +79,7 @@ mod convert;
 mod db;
 mod error;
 mod intake;
+mod keystore;
 mod linkage_material;
 mod links;
 mod migrate;
@@ -86,12 +87,14 @@ mod optout;
 mod releases;
 mod vault;
 
+pub use audit::CHECKPOINT_EVERY;
 pub use config::{DatabaseConfig, DatabaseUrl};
 pub use error::{DbError, StoreError};
 pub use intake::{
     BatchCompletion, BatchId, BatchInfo, BatchStatus, NewBatch, ProviderRegistration, QuarantinedInput,
     Receipt,
 };
+pub use keystore::{KeyEntry, KeyStore, Rotation};
 pub use linkage_material::{LinkageExport, LinkageExportRow, ProvisionId};
 pub use links::PersonLink;
 pub use optout::{OptoutInfo, OptoutRequest, OptoutSubject, RequesterKind};
@@ -107,6 +110,33 @@ const SQLITE_FILE: &str = "kiban.db";
 pub struct Store {
     data_dir: PathBuf,
     db: Mutex<Backend>,
+    keys: Option<StoreKeys>,
+}
+
+/// The operator's keys as the store uses them: the KEK that wraps every vault object's data key, the key
+/// store holding those wrapped keys, and the signer of audit checkpoints. All derived from the master key,
+/// which the store never keeps.
+pub struct StoreKeys {
+    pub kek: kiban_crypto::Kek,
+    pub keystore: KeyStore,
+    pub signer: kiban_crypto::CheckpointSigner,
+}
+
+impl StoreKeys {
+    /// The keys of the deployment whose master key is `master`, with the key store in `keystore_dir`.
+    ///
+    /// # Errors
+    /// [`StoreError::KeyStore`].
+    pub fn from_master(
+        master: &kiban_crypto::SecretKey,
+        keystore_dir: &Path,
+    ) -> Result<StoreKeys, StoreError> {
+        Ok(StoreKeys {
+            kek: kiban_crypto::Kek::from_master(master),
+            keystore: KeyStore::open(keystore_dir)?,
+            signer: kiban_crypto::CheckpointSigner::derive_from(master),
+        })
+    }
 }
 
 impl Store {
@@ -137,7 +167,20 @@ impl Store {
             DatabaseConfig::Postgres(url) => Backend::open_postgres(url)?,
         };
         migrate::apply(&mut db)?;
-        Ok(Store { data_dir: data_dir.to_owned(), db: Mutex::new(db) })
+        Ok(Store { data_dir: data_dir.to_owned(), db: Mutex::new(db), keys: None })
+    }
+
+    /// Gives the store the operator's keys: the vault and signed audit checkpoints need them.
+    pub fn set_keys(&mut self, keys: StoreKeys) {
+        self.keys = Some(keys);
+    }
+
+    /// The operator's keys.
+    ///
+    /// # Errors
+    /// [`StoreError::VaultLocked`] when [`Store::set_keys`] was not called.
+    pub fn keys(&self) -> Result<&StoreKeys, StoreError> {
+        self.keys.as_ref().ok_or(StoreError::VaultLocked)
     }
 
     /// The data directory this store was opened on.
@@ -168,8 +211,17 @@ impl Store {
     ) -> Result<T, StoreError> {
         let mut db = self.lock();
         let tx = db.begin(Access::Write).map_err(error::db_error(operation))?;
+        // The signed head anchor brackets the commit (see `audit.rs`), so a crash anywhere leaves a log
+        // that ends at a signed head.
+        let mut anchor = self.keys.as_ref().map(|keys| audit::AnchorUpdate::begin(&tx, keys)).transpose()?;
         let value = work(&tx)?;
+        if let Some(anchor) = &mut anchor {
+            anchor.prepare(&tx, &self.data_dir)?;
+        }
         tx.commit().map_err(error::db_error(operation))?;
+        if let Some(anchor) = anchor {
+            anchor.finish(&self.data_dir)?;
+        }
         Ok(value)
     }
 
