@@ -13,7 +13,8 @@ pub struct SecretText {
 }
 
 impl SecretText {
-    pub(crate) fn new(text: String) -> SecretText {
+    /// Wraps secret text (e.g. a password as typed) so it is zeroized on drop and never printed.
+    pub fn new(text: String) -> SecretText {
         SecretText { text }
     }
 

@@ -60,13 +60,44 @@ pub(crate) fn verify(ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn show(ctx: &Ctx, actor: Option<&str>, object: Option<&str>) -> Result<()> {
+/// Which audit entries `kiban audit show` prints.
+#[derive(Default, Debug)]
+pub(crate) struct Filter {
+    pub(crate) user: Option<String>,
+    /// A prefix of the object, e.g. `release:` or `batch:3`.
+    pub(crate) object: Option<String>,
+    pub(crate) since: Option<chrono::DateTime<chrono::Utc>>,
+    pub(crate) until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Filter {
+    pub(crate) fn parse(
+        user: Option<&str>,
+        object: Option<&str>,
+        since: Option<&str>,
+        until: Option<&str>,
+    ) -> Result<Filter> {
+        Ok(Filter {
+            user: user.map(str::to_owned),
+            object: object.map(str::to_owned),
+            since: since.map(crate::commands::parse_time).transpose()?,
+            until: until.map(crate::commands::parse_time).transpose()?,
+        })
+    }
+
+    pub(crate) fn matches(&self, event: &kiban_audit::AuditEvent) -> bool {
+        self.user.as_deref().is_none_or(|user| event.actor == user)
+            && self.object.as_deref().is_none_or(|prefix| event.object.starts_with(prefix))
+            && self.since.is_none_or(|since| event.at >= since)
+            && self.until.is_none_or(|until| event.at < until)
+    }
+}
+
+pub(crate) fn show(ctx: &Ctx, filter: &Filter) -> Result<()> {
     println!("seq\tat\tactor\taction\tobject\toutcome\tdetail");
     for entry in ctx.store.audit_entries()? {
         let event = &entry.event;
-        if actor.is_some_and(|actor| event.actor != actor)
-            || object.is_some_and(|prefix| !event.object.starts_with(prefix))
-        {
+        if !filter.matches(event) {
             continue;
         }
         println!(

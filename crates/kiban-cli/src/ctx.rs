@@ -13,6 +13,11 @@ pub struct Ctx {
     pub store: Store,
     pub actor: String,
     pub progress: bool,
+    /// A fixed time for tests (password expiry, session expiry, allowed hours); `None` reads the clock.
+    pub clock: Option<DateTime<Utc>>,
+    /// Where `kiban login` keeps the session token; `None` is the default place (see
+    /// `security::session_file`).
+    pub session_file: Option<PathBuf>,
 }
 
 impl Ctx {
@@ -36,16 +41,23 @@ impl Ctx {
         let master = crate::keys::master_key(data_dir)?;
         let keystore_dir = crate::keys::keystore_dir(data_dir);
         store.set_keys(
-            StoreKeys::from_master(&master, &keystore_dir)
+            StoreKeys::open(&master, &keystore_dir)
                 .with_context(|| format!("opening the key store {}", keystore_dir.display()))?,
         );
-        Ok(Ctx { data_dir: data_dir.to_owned(), store, actor: actor.to_owned(), progress })
+        Ok(Ctx {
+            data_dir: data_dir.to_owned(),
+            store,
+            actor: actor.to_owned(),
+            progress,
+            clock: None,
+            session_file: None,
+        })
     }
 
-    /// The current time. The one place commands read the clock (a trusted time source comes with the
-    /// security issue).
+    /// The current time: the one place commands read the clock (the operating system's, which a
+    /// certified producer keeps synchronized with a trusted time source; tests fix it with `clock`).
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        self.clock.unwrap_or_else(Utc::now)
     }
 
     /// An audit event by this context's actor, now.
@@ -57,6 +69,40 @@ impl Ctx {
             object: object.to_owned(),
             outcome,
             detail,
+        }
+    }
+
+    /// An audit event by `actor` (a user acting before their session exists: init, enroll, login), now.
+    pub fn event_by(
+        &self,
+        actor: &str,
+        action: &str,
+        object: &str,
+        outcome: Outcome,
+        detail: String,
+    ) -> AuditEvent {
+        AuditEvent {
+            at: self.now(),
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            object: object.to_owned(),
+            outcome,
+            detail,
+        }
+    }
+
+    /// [`Ctx::audit_failure`] by `actor`.
+    pub fn audit_failure_by(
+        &self,
+        actor: &str,
+        action: &str,
+        object: &str,
+        outcome: Outcome,
+        error: &anyhow::Error,
+    ) {
+        let event = self.event_by(actor, action, object, outcome, format!("{error:#}"));
+        if let Err(audit_error) = self.store.append_audit(event) {
+            tracing::error!(%audit_error, "could not record a failed operation in the audit log");
         }
     }
 

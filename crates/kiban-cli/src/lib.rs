@@ -13,6 +13,7 @@ use kiban_store::{DatabaseConfig, DatabaseUrl};
 
 mod anonymize;
 mod audit;
+mod commands;
 mod ctx;
 mod demo;
 mod ingest;
@@ -22,6 +23,7 @@ mod linkage_material;
 mod optout;
 mod progress;
 mod release;
+mod security;
 mod synth;
 
 pub use anonymize::{AnonymizeArgs, AnonymizeOutcome, OutputFormat as AnonymizeFormat, Role, anonymize};
@@ -35,6 +37,12 @@ pub use linkage_material::{
 };
 pub use optout::{OptoutArgs, OptoutOutcome, Requester, add_optout};
 pub use release::{ReleaseArgs, ReleaseOutcome, release};
+pub use security::{
+    DeletionOutcome, EnrollmentOutcome, EnrollmentToken, LoginOutcome, Principal, SecondFactor, add_user,
+    after_command, anomaly_policy, authenticate, authenticate_with, authorize, change_password, delete_batch,
+    delete_release, enroll, init_admin, lock_user, login, logout, reset_user, rotate_keys, save_session,
+    session_file, set_roles, unlock_user,
+};
 pub use synth::{SynthArgs, synth};
 
 /// kiban (基盤): intake, linkage, anonymization and release of medical records under Japan's Next Generation
@@ -49,9 +57,9 @@ pub struct Cli {
     /// directory); the vault stays in the data directory. Never printed with its password.
     #[arg(long, global = true, env = "KIBAN_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<DatabaseUrl>,
-    /// Who is acting, as written to the audit log (user accounts come with the security issue).
-    #[arg(long, global = true, env = "KIBAN_ACTOR", default_value = "operator")]
-    pub actor: String,
+    /// Where the session token from `kiban login` is kept (default `~/.config/kiban/session`).
+    #[arg(long, global = true, env = "KIBAN_SESSION_FILE")]
+    pub session_file: Option<PathBuf>,
     /// Don't draw progress bars.
     #[arg(long, global = true)]
     pub no_progress: bool,
@@ -89,6 +97,114 @@ pub enum Command {
     /// Show or verify the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Create the first security administrator of a new data directory (only when it has no accounts).
+    Init(InitArgs),
+    /// Log in with your password and a one-time code; starts a session (30 min idle, 8 h at most).
+    Login(LoginArgs),
+    /// End the current session.
+    Logout,
+    /// Accounts: add, enroll, change your password, reset, lock, unlock, roles, list.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// The key store: status, and rotation of the key-encryption key.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Delete a batch or a release (Act §20): destroys its key and files and writes the deletion record
+    /// (Rule 19).
+    #[command(subcommand)]
+    Delete(DeleteCommand),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct InitArgs {
+    /// The administrator's user name.
+    #[arg(long)]
+    pub admin: String,
+    #[arg(long, default_value = "")]
+    pub display_name: String,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LoginArgs {
+    #[arg(long)]
+    pub user: String,
+    /// Give a recovery code instead of the authenticator's code (each works once).
+    #[arg(long)]
+    pub recovery_code: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create an account; prints a one-time enrollment token to hand to its owner.
+    Add {
+        name: String,
+        /// One or more of: intake-operator, processor, reviewer, security-admin, auditor, researcher.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        #[arg(long, default_value = "")]
+        display_name: String,
+    },
+    /// Set your password with your enrollment token; prints your authenticator secret and recovery codes.
+    Enroll {
+        #[arg(long)]
+        user: String,
+    },
+    /// Change your own password.
+    Passwd,
+    /// Void a user's password and second factor after checking who they are; prints a new enrollment token.
+    Reset {
+        name: String,
+        /// How the user's identity was checked (e.g. "in person, staff ID card"); recorded.
+        #[arg(long)]
+        identity_check: String,
+    },
+    /// Lock an account.
+    Lock {
+        name: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Unlock an account (not your own), with a recorded reason.
+    Unlock {
+        name: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Replace a user's roles (not your own).
+    Roles {
+        name: String,
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+    },
+    /// List accounts: name, roles, state. No secrets.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// The KEK in use and every key in the key store (objects only, no key material).
+    Status,
+    /// Re-wrap every key under a new KEK read from a key file (64 hex characters); the vault is untouched.
+    Rotate {
+        #[arg(long)]
+        new_key_file: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DeleteCommand {
+    /// Delete a batch's records from the vault.
+    Batch {
+        batch: u64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Delete a release's files.
+    Release {
+        release_id: String,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -121,9 +237,15 @@ pub enum AuditCommand {
     Verify,
     /// Print audit entries.
     Show {
-        /// Only entries by this actor.
+        /// Only entries by this user.
+        #[arg(long, alias = "actor")]
+        user: Option<String>,
+        /// Only entries at or after this time (RFC 3339, or a date: 2026-11-01).
         #[arg(long)]
-        actor: Option<String>,
+        since: Option<String>,
+        /// Only entries before this time (RFC 3339, or a date).
+        #[arg(long)]
+        until: Option<String>,
         /// Only entries whose object starts with this, e.g. `release:` or `batch:3`.
         #[arg(long)]
         object: Option<String>,
@@ -169,62 +291,152 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         command => {
             let database = DatabaseConfig::from_url(cli.database_url);
-            let ctx = Ctx::open_with(&cli.data_dir, &database, &cli.actor, progress)?;
-            run_with_ctx(&ctx, command)
+            let mut ctx = Ctx::open_with(&cli.data_dir, &database, "anonymous", progress)?;
+            ctx.session_file = cli.session_file;
+            match command {
+                Command::Demo(args) => {
+                    if ctx.store.has_users()? {
+                        anyhow::bail!(
+                            "the demo runs only in a data directory without accounts; give it a fresh --data-dir"
+                        );
+                    }
+                    ctx.actor = "kiban-demo".to_owned();
+                    let outcome = demo(&ctx, &args)?;
+                    demo::print_outcome(&ctx, &outcome);
+                    Ok(())
+                }
+                Command::Init(args) => commands::init(&ctx, &args),
+                Command::Login(args) => commands::login(&ctx, &args),
+                Command::Logout => {
+                    let user = security::logout(&ctx)?;
+                    println!("logged out {user}");
+                    Ok(())
+                }
+                Command::User(UserCommand::Enroll { user }) => commands::enroll(&ctx, &user),
+                Command::User(UserCommand::Passwd) => {
+                    let principal = security::authenticate(&ctx)?;
+                    ctx.actor = principal.user.clone();
+                    commands::passwd(&ctx, &principal)
+                }
+                command => {
+                    let action = action_of(&command);
+                    let principal = security::authenticate(&ctx)?;
+                    ctx.actor = principal.user.clone();
+                    security::authorize(&ctx, &principal, action)?;
+                    let result = run_with_ctx(&ctx, &principal, command);
+                    let (outcome, rows) = match &result {
+                        Ok(rows) => (kiban_auth::EventOutcome::Success, *rows),
+                        Err(_) => (kiban_auth::EventOutcome::Failed, 0),
+                    };
+                    security::after_command(&ctx, &principal, action.name(), outcome, rows)?;
+                    result.map(|_| ())
+                }
+            }
         }
     }
 }
 
-fn run_with_ctx(ctx: &Ctx, command: Command) -> Result<()> {
+/// The action a store command needs: one line per command, so a new command cannot be added without
+/// deciding who may run it.
+pub fn action_of(command: &Command) -> kiban_auth::Action {
+    use kiban_auth::Action;
     match command {
-        Command::Synth(_) | Command::Anonymize(_) => unreachable!("synth and anonymize run without a store"),
-        Command::Demo(args) => {
-            let outcome = demo(ctx, &args)?;
-            demo::print_outcome(ctx, &outcome);
-            Ok(())
+        Command::Provider(ProviderCommand::Add(_)) => Action::ProviderAdd,
+        Command::Provider(ProviderCommand::List) => Action::ProviderList,
+        Command::Ingest(_) => Action::Ingest,
+        Command::Link(_) => Action::Link,
+        Command::Release(_) => Action::Release,
+        Command::Optout(OptoutCommand::Add(_)) => Action::OptoutAdd,
+        Command::Optout(OptoutCommand::List) => Action::OptoutList,
+        Command::LinkageMaterial(LinkageMaterialCommand::Export(_)) => Action::LinkageMaterialExport,
+        Command::LinkageMaterial(LinkageMaterialCommand::Import(_)) => Action::LinkageMaterialImport,
+        Command::Ledger => Action::Ledger,
+        Command::Receipts => Action::Receipts,
+        Command::Audit(AuditCommand::Verify) => Action::AuditVerify,
+        Command::Audit(AuditCommand::Show { .. }) => Action::AuditShow,
+        Command::User(UserCommand::Add { .. }) => Action::UserAdd,
+        Command::User(UserCommand::List) => Action::UserList,
+        Command::User(UserCommand::Reset { .. }) => Action::UserReset,
+        Command::User(UserCommand::Lock { .. }) => Action::UserLock,
+        Command::User(UserCommand::Unlock { .. }) => Action::UserUnlock,
+        Command::User(UserCommand::Roles { .. }) => Action::UserRoles,
+        Command::Keys(KeysCommand::Status) => Action::KeysStatus,
+        Command::Keys(KeysCommand::Rotate { .. }) => Action::KeysRotate,
+        Command::Delete(DeleteCommand::Batch { .. }) => Action::DeleteBatch,
+        Command::Delete(DeleteCommand::Release { .. }) => Action::DeleteRelease,
+        Command::Anonymize(_) => Action::Anonymize,
+        // These run before or without a session (see `run`); reaching here would be a bug, and the
+        // action that no role holds keeps it denied.
+        Command::Demo(_)
+        | Command::Synth(_)
+        | Command::Init(_)
+        | Command::Login(_)
+        | Command::Logout
+        | Command::User(UserCommand::Enroll { .. } | UserCommand::Passwd) => Action::KeysRotate,
+    }
+}
+
+/// Runs an authorized store command; returns the patient records it read from the vault or sent out (for
+/// the anomaly rules).
+fn run_with_ctx(ctx: &Ctx, principal: &security::Principal, command: Command) -> Result<u64> {
+    let none = |result: Result<()>| result.map(|()| 0);
+    match command {
+        Command::Synth(_)
+        | Command::Anonymize(_)
+        | Command::Demo(_)
+        | Command::Init(_)
+        | Command::Login(_) => {
+            anyhow::bail!("this command does not run inside a session")
+        }
+        Command::Logout | Command::User(UserCommand::Enroll { .. } | UserCommand::Passwd) => {
+            anyhow::bail!("this command does not run inside a session")
         }
         Command::Provider(ProviderCommand::Add(args)) => {
             register_provider(ctx, &args)?;
             println!("registered provider {}", args.code);
-            Ok(())
+            Ok(0)
         }
-        Command::Provider(ProviderCommand::List) => ingest::print_providers(ctx),
+        Command::Provider(ProviderCommand::List) => none(ingest::print_providers(ctx)),
         Command::Ingest(args) => {
             let outcome = ingest(ctx, &args)?;
             ingest::print_outcome(&outcome);
-            Ok(())
+            Ok(0)
         }
         Command::Link(args) => {
             let outcome = link(ctx, &args)?;
             link::print_outcome(&outcome);
-            Ok(())
+            Ok(outcome.n_records as u64)
         }
         Command::Release(args) => {
             let outcome = release(ctx, &args)?;
             release::print_outcome(&outcome);
-            Ok(())
+            Ok(outcome.n_persons_released as u64)
         }
         Command::Optout(OptoutCommand::Add(args)) => {
             let outcome = add_optout(ctx, &args)?;
             optout::print_outcome(&outcome);
-            Ok(())
+            Ok(0)
         }
-        Command::Optout(OptoutCommand::List) => optout::print_list(ctx),
+        Command::Optout(OptoutCommand::List) => none(optout::print_list(ctx)),
         Command::LinkageMaterial(LinkageMaterialCommand::Export(args)) => {
             let outcome = export_linkage_material(ctx, &args)?;
             linkage_material::print_export(&outcome);
-            Ok(())
+            Ok(outcome.n_rows as u64)
         }
         Command::LinkageMaterial(LinkageMaterialCommand::Import(args)) => {
             let n = import_linkage_material(ctx, &args)?;
             println!("stored {n} provision IDs (提供用ID)");
-            Ok(())
+            Ok(0)
         }
-        Command::Ledger => audit::print_ledger(ctx),
-        Command::Receipts => audit::print_receipts(ctx),
-        Command::Audit(AuditCommand::Verify) => audit::verify(ctx),
-        Command::Audit(AuditCommand::Show { actor, object }) => {
-            audit::show(ctx, actor.as_deref(), object.as_deref())
-        }
+        Command::Ledger => none(audit::print_ledger(ctx)),
+        Command::Receipts => none(audit::print_receipts(ctx)),
+        Command::Audit(AuditCommand::Verify) => none(audit::verify(ctx)),
+        Command::Audit(AuditCommand::Show { user, object, since, until }) => none(audit::show(
+            ctx,
+            &audit::Filter::parse(user.as_deref(), object.as_deref(), since.as_deref(), until.as_deref())?,
+        )),
+        Command::User(command) => none(commands::user(ctx, principal, command)),
+        Command::Keys(command) => none(commands::keys(ctx, principal, command)),
+        Command::Delete(command) => none(commands::delete(ctx, principal, command)),
     }
 }

@@ -30,12 +30,12 @@ pub struct LinkOutcome {
     pub quality: Option<PairwiseQuality>,
 }
 
-/// Every completed batch's records, one per provider-local patient (a patient sent in several batches is
-/// merged), ordered by provider and local ID.
+/// Every completed, undeleted batch's records, one per provider-local patient (a patient sent in several
+/// batches is merged), ordered by provider and local ID.
 pub(crate) fn load_vault(ctx: &Ctx) -> Result<Vec<PatientRecord>> {
     let mut by_patient: BTreeMap<(ProviderCode, LocalPatientId), PatientRecord> = BTreeMap::new();
     for batch in ctx.store.batches()? {
-        if batch.status != BatchStatus::Complete {
+        if batch.status != BatchStatus::Complete || ctx.store.is_deleted(&format!("batch:{}", batch.id))? {
             continue;
         }
         let records = ctx

@@ -10,7 +10,7 @@
 //! 2 female, 9 other, 0 unknown), the insurer number is the 8-digit canonical form and symbol, number and
 //! branch are `normalize_symbol_number` (an absent part is empty). The ministry's algorithm is not
 //! public, so the one-way function is chosen by name (`--algorithm`); the built-in one is
-//! `kiban_crypto::LinkageHmac` (HMAC-SHA-256 under a key derived from the master key for this purpose).
+//! `kiban_crypto::LinkageHmac` (HMAC-SHA-256 under a key derived from the deployment key for this purpose).
 //! Persons without a kana name or birth date are left out and counted; persons who opted out are never
 //! exported.
 
@@ -27,9 +27,9 @@ use kiban_linkage::normalize::{normalize_insurer_number, normalize_kana, normali
 use kiban_model::{LocalPatientId, PatientRecord, ProviderCode, Sex};
 use kiban_store::{LinkageExport, LinkageExportRow};
 
+use crate::Ctx;
 use crate::link::load_vault;
 use crate::optout::OptoutMatcher;
-use crate::{Ctx, keys};
 
 #[derive(Args, Debug, Clone)]
 pub struct LinkageExportArgs {
@@ -62,7 +62,7 @@ pub struct LinkageExportOutcome {
 /// Picks the one-way function an operator named.
 fn one_way_function(name: &str, ctx: &Ctx) -> Result<Box<dyn LinkageOneWay>> {
     match name {
-        LinkageHmac::NAME => Ok(Box::new(LinkageHmac::derive_from(&keys::master_key(&ctx.data_dir)?))),
+        LinkageHmac::NAME => Ok(Box::new(LinkageHmac::derive_from(&ctx.store.keys()?.root))),
         other => {
             anyhow::bail!("unknown linkage algorithm {other:?}: the built-in one is {:?}", LinkageHmac::NAME)
         }

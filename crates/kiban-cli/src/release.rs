@@ -15,9 +15,9 @@ use kiban_model::{LocalPatientId, NaiveDate, ProviderCode};
 use kiban_release::ReportContext;
 use kiban_store::{LedgerEntry, ReleaseRecord};
 
+use crate::Ctx;
 use crate::link::load_vault;
 use crate::optout::OptoutMatcher;
-use crate::{Ctx, keys};
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct ReleaseArgs {
@@ -141,10 +141,10 @@ pub fn release(ctx: &Ctx, args: &ReleaseArgs) -> Result<ReleaseOutcome> {
     let release_number = ctx.store.next_release_number()?;
     let release_id = format!("R{release_number:04}");
     let object = format!("release:{release_id}");
-    let master = keys::master_key(&ctx.data_dir)?;
+    let master = &ctx.store.keys()?.root;
     let keys = ReleaseKeys {
-        pseudonym: PseudonymKey::derive_from(&master, release_id.as_bytes()),
-        date_shift: DateShiftKey::derive_from(&master, release_id.as_bytes()),
+        pseudonym: PseudonymKey::derive_from(master, release_id.as_bytes()),
+        date_shift: DateShiftKey::derive_from(master, release_id.as_bytes()),
     };
     let now = ctx.now();
     let provided_on = now.date_naive();

@@ -140,6 +140,18 @@ impl DataKey {
         SecretKey::generate().map(DataKey)
     }
 
+    /// A data key derived from `master` for one `purpose` (e.g. sealing the TOTP secrets in the database),
+    /// so it needs no key-store entry of its own.
+    pub fn derive_from(master: &SecretKey, purpose: &str) -> DataKey {
+        DataKey(master.derive(purpose, b""))
+    }
+
+    /// An independent secret derived from this data key for `purpose` (e.g. the deployment's root key,
+    /// which lives in the key store as a data key).
+    pub fn derive(&self, purpose: &str) -> SecretKey {
+        self.0.derive(purpose, b"")
+    }
+
     /// Uses fixed bytes as a data key (tests, known-answer checks).
     pub fn from_bytes(bytes: [u8; KEY_LEN]) -> DataKey {
         DataKey(SecretKey::from_bytes(bytes))

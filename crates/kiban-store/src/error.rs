@@ -70,6 +70,10 @@ pub enum StoreError {
     AuditChain(#[from] ChainBreak),
     #[error("the vault is locked: the operator's key (KIBAN_MASTER_KEY or the key file) was not given")]
     VaultLocked,
+    #[error("user {user} does not exist")]
+    UserNotFound { user: String },
+    #[error("user {user} already exists")]
+    DuplicateUser { user: String },
     #[error("audit anchor {path}: {source}")]
     AuditAnchor { path: String, source: io::Error },
     #[error("the audit log has entries but its signed head anchor (audit-head) is missing: it was deleted")]

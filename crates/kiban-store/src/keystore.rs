@@ -18,6 +18,7 @@
 use std::fs::{self, File};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use kiban_crypto::{DataKey, Kek, WrappedKey};
 
@@ -82,8 +83,12 @@ impl KeyStore {
             return self.load(object, kek);
         }
         let key = DataKey::generate()?;
-        self.write(object, &kek.wrap(&key, object)?)?;
-        Ok(key)
+        if self.write_new(object, &kek.wrap(&key, object)?)? {
+            Ok(key)
+        } else {
+            // Another process created it first: use theirs.
+            self.load(object, kek)
+        }
     }
 
     /// The data key of `object`.
@@ -108,20 +113,48 @@ impl KeyStore {
         parse(&text, object).ok_or_else(|| StoreError::KeyFileMalformed { path: path.display().to_string() })
     }
 
-    fn write(&self, object: &str, wrapped: &WrappedKey) -> Result<(), StoreError> {
-        let path = self.path(object);
+    /// Writes a complete key file under a temporary name of this process's own and returns its path.
+    fn write_temporary(&self, object: &str, wrapped: &WrappedKey) -> Result<PathBuf, StoreError> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
         let text = format!(
             "{HEADER}\nobject {object}\nkek {}\nwrapped {}\n",
             wrapped.kek_id,
             hex::encode(&wrapped.bytes)
         );
-        let temporary = path.with_extension("key.tmp");
+        let temporary = self.path(object).with_extension(format!(
+            "key.{}.{}.tmp",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
         let mut file = File::create(&temporary).map_err(key_error(&temporary))?;
         file.write_all(text.as_bytes()).map_err(key_error(&temporary))?;
         file.sync_all().map_err(key_error(&temporary))?;
-        drop(file);
+        Ok(temporary)
+    }
+
+    /// Replaces `object`'s key file.
+    fn write(&self, object: &str, wrapped: &WrappedKey) -> Result<(), StoreError> {
+        let path = self.path(object);
+        let temporary = self.write_temporary(object, wrapped)?;
         fs::rename(&temporary, &path).map_err(key_error(&path))?;
         sync_dir(&self.dir).map_err(key_error(&self.dir))
+    }
+
+    /// Creates `object`'s key file unless one exists (then returns `false`): a hard link never replaces an
+    /// existing name, so two processes creating the same key at once end with one key, not two.
+    fn write_new(&self, object: &str, wrapped: &WrappedKey) -> Result<bool, StoreError> {
+        let path = self.path(object);
+        let temporary = self.write_temporary(object, wrapped)?;
+        let linked = fs::hard_link(&temporary, &path);
+        let _ = fs::remove_file(&temporary);
+        match linked {
+            Ok(()) => {
+                sync_dir(&self.dir).map_err(key_error(&self.dir))?;
+                Ok(true)
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(error) => Err(key_error(&path)(error)),
+        }
     }
 
     /// Destroys `object`'s data key (crypto-shredding): the key file is overwritten with zeros, synced and

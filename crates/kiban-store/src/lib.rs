@@ -85,6 +85,7 @@ mod links;
 mod migrate;
 mod optout;
 mod releases;
+mod security;
 mod vault;
 
 pub use audit::CHECKPOINT_EVERY;
@@ -99,6 +100,9 @@ pub use linkage_material::{LinkageExport, LinkageExportRow, ProvisionId};
 pub use links::PersonLink;
 pub use optout::{OptoutInfo, OptoutRequest, OptoutSubject, RequesterKind};
 pub use releases::{LedgerEntry, ReleaseInfo, ReleaseRecord};
+pub use security::{
+    Activity, DeletionRecord, Enrollment, NewUser, SecondFactorUse, SessionRecord, UserRecord,
+};
 
 /// How long receipt and ledger records are kept (Rule 12, Rule 35 via 38): 3 years.
 pub const RETENTION_MONTHS: u32 = 36;
@@ -113,29 +117,38 @@ pub struct Store {
     keys: Option<StoreKeys>,
 }
 
-/// The operator's keys as the store uses them: the KEK that wraps every vault object's data key, the key
-/// store holding those wrapped keys, and the signer of audit checkpoints. All derived from the master key,
-/// which the store never keeps.
+/// The keys the store works with. The operator holds one secret, the key-encryption key (KEK); everything
+/// else lives in the [`KeyStore`], wrapped by it:
+/// - each vault object's data key;
+/// - the deployment key (key-store object `deployment`, made on first use), from which the root of every
+///   other key is derived: release pseudonym and date-shift keys, the linkage-material key, the audit
+///   checkpoint signer, the key that seals TOTP secrets in the database.
+///
+/// Rotating the KEK re-wraps the key store and changes nothing derived from the deployment key, so old
+/// checkpoints still verify and pseudonyms stay as they were.
 pub struct StoreKeys {
     pub kek: kiban_crypto::Kek,
     pub keystore: KeyStore,
+    /// The deployment's root secret, from which working keys are derived (`SecretKey::derive`).
+    pub root: kiban_crypto::SecretKey,
     pub signer: kiban_crypto::CheckpointSigner,
 }
 
 impl StoreKeys {
-    /// The keys of the deployment whose master key is `master`, with the key store in `keystore_dir`.
+    /// The key-store object holding the deployment key.
+    pub const DEPLOYMENT: &'static str = "deployment";
+
+    /// Opens the key store in `keystore_dir` under the operator's KEK secret `kek`, creating the deployment
+    /// key on first use.
     ///
     /// # Errors
-    /// [`StoreError::KeyStore`].
-    pub fn from_master(
-        master: &kiban_crypto::SecretKey,
-        keystore_dir: &Path,
-    ) -> Result<StoreKeys, StoreError> {
-        Ok(StoreKeys {
-            kek: kiban_crypto::Kek::from_master(master),
-            keystore: KeyStore::open(keystore_dir)?,
-            signer: kiban_crypto::CheckpointSigner::derive_from(master),
-        })
+    /// [`StoreError::KeyStore`], [`StoreError::Crypto`] (e.g. the key store was made under another KEK).
+    pub fn open(kek: &kiban_crypto::SecretKey, keystore_dir: &Path) -> Result<StoreKeys, StoreError> {
+        let kek = kiban_crypto::Kek::from_master(kek);
+        let keystore = KeyStore::open(keystore_dir)?;
+        let root = keystore.get_or_create(Self::DEPLOYMENT, &kek)?.derive("kiban/deployment-root");
+        let signer = kiban_crypto::CheckpointSigner::derive_from(&root);
+        Ok(StoreKeys { kek, keystore, root, signer })
     }
 }
 

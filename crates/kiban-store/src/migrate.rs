@@ -30,6 +30,13 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_append_only.sql"),
         postgres: include_str!("../migrations/postgres/0002_append_only.sql"),
     },
+    Migration {
+        version: 3,
+        name: "security",
+        portable: include_str!("../migrations/0003_security.sql"),
+        sqlite: include_str!("../migrations/sqlite/0003_append_only.sql"),
+        postgres: include_str!("../migrations/postgres/0003_append_only.sql"),
+    },
 ];
 
 const CREATE_SCHEMA_MIGRATIONS: &str =

@@ -81,7 +81,7 @@ fn completion() -> BatchCompletion {
 /// A fresh store with one published provider.
 /// The store keys of master key `[byte; 32]`, with the key store in `{dir}/keystore`.
 fn keys(dir: &Path, byte: u8) -> StoreKeys {
-    StoreKeys::from_master(&kiban_crypto::SecretKey::from_bytes([byte; 32]), &dir.join("keystore")).unwrap()
+    StoreKeys::open(&kiban_crypto::SecretKey::from_bytes([byte; 32]), &dir.join("keystore")).unwrap()
 }
 
 fn store(db: &TestDb) -> Store {
@@ -276,6 +276,7 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    accounts_sessions_activity_and_deletions_round_trip,
     vault_files_are_sealed_and_need_the_right_keys,
     key_rotation_rewraps_without_touching_the_vault,
     every_kind_of_audit_tampering_is_detected_where_it_happened,
@@ -356,17 +357,17 @@ fn release(release_id: &str) -> ReleaseRecord {
 
 fn migrations_apply_from_empty_and_reopen_changes_nothing(db: &TestDb) {
     let store = db.open();
-    assert_eq!(store.schema_versions().unwrap(), [1, 2]);
+    assert_eq!(store.schema_versions().unwrap(), [1, 2, 3]);
     assert_eq!(db.path().join("kiban.db").is_file(), db.kind == Kind::Sqlite, "kiban.db only on SQLite");
     assert!(db.path().join("vault").is_dir());
     store.register_provider(&registration("1310000001", None)).unwrap();
     let applied = "SELECT version || ' ' || applied_at FROM schema_migrations ORDER BY version";
     let before = db.raw().texts(applied);
-    assert_eq!(before.len(), 2);
+    assert_eq!(before.len(), 3);
     drop(store);
 
     let store = db.open();
-    assert_eq!(store.schema_versions().unwrap(), [1, 2]);
+    assert_eq!(store.schema_versions().unwrap(), [1, 2, 3]);
     assert_eq!(store.providers().unwrap(), [registration("1310000001", None)], "data survives re-open");
     assert_eq!(db.raw().texts(applied), before, "re-opening applies nothing again");
     if db.kind == Kind::Sqlite {
@@ -379,7 +380,7 @@ fn newer_schema_is_refused(db: &TestDb) {
     db.raw().execute("INSERT INTO schema_migrations (version, applied_at) VALUES (99, 'later')").unwrap();
     assert!(matches!(
         Store::open_with(db.path(), &db.config),
-        Err(StoreError::SchemaTooNew { found: 99, known: 2 })
+        Err(StoreError::SchemaTooNew { found: 99, known: 3 })
     ));
 }
 
@@ -693,7 +694,7 @@ fn migration_2_upgrades_a_version_1_store_and_keeps_its_receipts(db: &TestDb) {
     drop(raw);
 
     let store = db.open();
-    assert_eq!(store.schema_versions().unwrap(), [1, 2]);
+    assert_eq!(store.schema_versions().unwrap(), [1, 2, 3]);
     let receipts = store.receipts().unwrap();
     assert_eq!(receipts.len(), 1);
     assert_eq!((receipts[0].n_persons, receipts[0].n_persons_excluded), (7, 0));
@@ -1003,9 +1004,9 @@ fn vault_files_are_sealed_and_need_the_right_keys(db: &TestDb) {
         assert!(!bytes.windows(kana.len()).any(|w| w == kana), "{name}: no name in the clear");
     }
     // The key store holds the wrapped key; the database never does.
-    let entries = store.keys().unwrap().keystore.list().unwrap();
-    assert_eq!(entries.len(), 1);
-    assert_eq!(entries[0].object, "batch:1");
+    let objects: Vec<String> =
+        store.keys().unwrap().keystore.list().unwrap().into_iter().map(|entry| entry.object).collect();
+    assert_eq!(objects, ["batch:1", "deployment"]);
     let key_text = std::fs::read_to_string(db.path().join("keystore/batch_1.key")).unwrap();
     let wrapped_hex = key_text.lines().last().unwrap().trim_start_matches("wrapped ");
     if db.kind == Kind::Sqlite {
@@ -1024,12 +1025,16 @@ fn vault_files_are_sealed_and_need_the_right_keys(db: &TestDb) {
     std::fs::write(&labs, &labs_bytes).unwrap();
     assert!(store.read_batch_records(batch).unwrap() == records());
 
-    // Another master key (another KEK) cannot unwrap the batch key; no keys at all is a locked vault.
-    let mut other = db.open_unkeyed();
+    // No keys at all is a locked vault; another KEK cannot open the key store, nor unwrap the batch key.
+    let other = db.open_unkeyed();
     assert!(matches!(other.read_batch_records(batch), Err(StoreError::VaultLocked)));
-    other.set_keys(keys(db.path(), 8));
     assert!(matches!(
-        other.read_batch_records(batch),
+        StoreKeys::open(&kiban_crypto::SecretKey::from_bytes([8; 32]), &db.path().join("keystore")),
+        Err(StoreError::Crypto(kiban_crypto::CryptoError::WrongKek { .. }))
+    ));
+    let wrong = kiban_crypto::Kek::from_master(&kiban_crypto::SecretKey::from_bytes([8; 32]));
+    assert!(matches!(
+        store.keys().unwrap().keystore.load("batch:1", &wrong),
         Err(StoreError::Crypto(kiban_crypto::CryptoError::WrongKek { .. }))
     ));
 }
@@ -1038,24 +1043,31 @@ fn key_rotation_rewraps_without_touching_the_vault(db: &TestDb) {
     let store = store(db);
     let batch = store.begin_batch(&new_batch("f1")).unwrap();
     store.write_batch_records(batch, &records()).unwrap();
+    store.append_audit(event("ingest.batch", "batch:1")).unwrap();
     let sealed_before = std::fs::read(db.path().join("vault/batches/1/persons.parquet")).unwrap();
-    let old = keys(db.path(), 7);
-    let new = keys(db.path(), 8);
-    let rotation = old.keystore.rotate(&old.kek, &new.kek).unwrap();
-    assert_eq!(rotation, Rotation { rewrapped: 1, already_current: 0 });
-    // Run again (as after an interruption): nothing left to do.
+    let public_before = store.audit_public_key().unwrap();
+    let keystore = &store.keys().unwrap().keystore;
+    let old = &store.keys().unwrap().kek;
+    let new = kiban_crypto::Kek::from_master(&kiban_crypto::SecretKey::from_bytes([8; 32]));
+    let rotation = keystore.rotate(old, &new).unwrap();
     assert_eq!(
-        old.keystore.rotate(&old.kek, &new.kek).unwrap(),
-        Rotation { rewrapped: 0, already_current: 1 }
+        rotation,
+        Rotation { rewrapped: 2, already_current: 0 },
+        "the batch key and the deployment key"
     );
+    // Run again (as after an interruption): nothing left to do.
+    assert_eq!(keystore.rotate(old, &new).unwrap(), Rotation { rewrapped: 0, already_current: 2 });
     assert_eq!(std::fs::read(db.path().join("vault/batches/1/persons.parquet")).unwrap(), sealed_before);
     assert!(
         matches!(store.read_batch_records(batch), Err(StoreError::Crypto(_))),
         "the old KEK no longer unwraps"
     );
     let mut rotated = db.open_unkeyed();
-    rotated.set_keys(new);
+    rotated.set_keys(keys(db.path(), 8));
     assert!(rotated.read_batch_records(batch).unwrap() == records());
+    // Everything derived from the deployment key is unchanged: old checkpoints still verify.
+    assert_eq!(rotated.audit_public_key().unwrap(), public_before);
+    assert!(rotated.verify_audit().is_ok());
 }
 
 fn every_kind_of_audit_tampering_is_detected_where_it_happened(db: &TestDb) {
@@ -1256,4 +1268,125 @@ fn a_killed_appender_leaves_a_log_that_verifies_and_loses_no_committed_entry(db:
             verified.chain.n_entries
         );
     }
+}
+
+fn accounts_sessions_activity_and_deletions_round_trip(db: &TestDb) {
+    let store = store(db);
+    assert!(!store.has_users().unwrap());
+    let user = NewUser {
+        name: "clerk".to_owned(),
+        display_name: "受付".to_owned(),
+        roles: vec!["intake-operator".to_owned(), "reviewer".to_owned()],
+        enrollment_hash: "ab".repeat(32),
+        enrollment_expires_at: at(3600),
+        created_at: at(0),
+        created_by: "admin".to_owned(),
+    };
+    store.create_user(&user, event("user.add", "user:clerk")).unwrap();
+    assert!(store.has_users().unwrap());
+    assert!(matches!(
+        store.create_user(&user, event("user.add", "user:clerk")),
+        Err(StoreError::DuplicateUser { .. })
+    ));
+    let stored = store.user("clerk").unwrap();
+    assert_eq!(stored.roles, ["intake-operator", "reviewer"]);
+    assert!(stored.password_hash.is_none() && !stored.is_locked());
+
+    let enrollment = Enrollment {
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
+        password_class: "long".to_owned(),
+        totp_sealed: "00".repeat(40),
+        recovery_hashes: (0..3).map(|n| format!("{n:064}")).collect(),
+        at: at(10),
+    };
+    store.enroll_user("clerk", &enrollment, event("user.enroll", "user:clerk")).unwrap();
+    let stored = store.user("clerk").unwrap();
+    assert_eq!(stored.password_class.as_deref(), Some("long"));
+    assert!(stored.enrollment_hash.is_none(), "the enrollment token is used up");
+    assert_eq!(store.recovery_codes("clerk").unwrap().len(), 3);
+
+    // Failures count up and lock at the caller's threshold, ending sessions.
+    store
+        .record_login(
+            "clerk",
+            SecondFactorUse::Totp { step: 100 },
+            &"11".repeat(32),
+            event("login", "user:clerk"),
+        )
+        .unwrap();
+    assert!(store.session(&"11".repeat(32)).unwrap().is_some_and(|session| session.ended_at.is_none()));
+    for expected in 1..=3 {
+        let failures = store
+            .record_login_failure(
+                "clerk",
+                |n| (n >= 3).then(|| "3 failures".to_owned()),
+                event("login", "user:clerk"),
+            )
+            .unwrap();
+        assert_eq!(failures, expected);
+    }
+    let stored = store.user("clerk").unwrap();
+    assert_eq!(stored.locked_reason.as_deref(), Some("3 failures"));
+    assert!(store.session(&"11".repeat(32)).unwrap().unwrap().ended_at.is_some(), "locking ends sessions");
+    store.unlock_user("clerk", event("user.unlock", "user:clerk")).unwrap();
+    let stored = store.user("clerk").unwrap();
+    assert!(!stored.is_locked() && stored.failed_logins == 0);
+    assert_eq!(stored.totp_last_step, Some(100));
+
+    // A recovery code is used once.
+    store
+        .record_login(
+            "clerk",
+            SecondFactorUse::RecoveryCode { index: 1 },
+            &"22".repeat(32),
+            event("login", "user:clerk"),
+        )
+        .unwrap();
+    assert_eq!(
+        store.recovery_codes("clerk").unwrap().iter().map(|(_, used)| *used).collect::<Vec<_>>(),
+        [false, true, false]
+    );
+
+    // Activity for the anomaly rules.
+    for (n, action) in ["release", "ledger"].into_iter().enumerate() {
+        store
+            .record_activity(&Activity {
+                user: "clerk".to_owned(),
+                at: at(100 + n as i64),
+                action: action.to_owned(),
+                outcome: "success".to_owned(),
+                n_rows: 7,
+            })
+            .unwrap();
+    }
+    let recent = store.activity_since("clerk", at(100)).unwrap();
+    assert_eq!(
+        recent.iter().map(|activity| activity.action.as_str()).collect::<Vec<_>>(),
+        ["release", "ledger"]
+    );
+    assert!(store.activity_since("clerk", at(102)).unwrap().is_empty());
+
+    // A deletion record is written once (a re-run only adds an audit entry) and is append-only.
+    let deletion = DeletionRecord {
+        object: "batch:1".to_owned(),
+        deleted_on: date(2026, 11, 26),
+        items: vec!["persons".to_owned(), "labs".to_owned()],
+        n_persons: 2,
+        reason: "retention ended".to_owned(),
+        actor: "admin".to_owned(),
+        recorded_at: at(200),
+        retain_until: date(2026, 11, 26),
+    };
+    store.record_deletion(&deletion, event("delete.batch", "batch:1")).unwrap();
+    store.record_deletion(&deletion, event("delete.batch", "batch:1")).unwrap();
+    let deletions = store.deletions().unwrap();
+    assert_eq!(deletions.len(), 1);
+    assert_eq!(deletions[0].retain_until, date(2029, 11, 26), "kept 3 years (Rule 19)");
+    assert!(store.is_deleted("batch:1").unwrap() && !store.is_deleted("batch:2").unwrap());
+    let mut raw = db.raw();
+    for sql in ["UPDATE deletions SET reason = 'x'", "DELETE FROM deletions"] {
+        let error = raw.execute(sql).unwrap_err();
+        assert!(error.contains("append-only"), "{sql}: {error}");
+    }
+    assert!(store.verify_audit().is_ok());
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use kiban_cli::{
     Ctx, IngestArgs, IngestFormat, LinkArgs, LinkageExportArgs, LinkageImportArgs, ProviderArgs,
 };
-use kiban_crypto::{LinkageHmac, LinkageOneWay, SecretKey};
+use kiban_crypto::{LinkageHmac, LinkageOneWay};
 use kiban_model::NaiveDate;
 
 const PATIENTS_A: &str = "patient_id,name_kana,birth_date,sex,insurer_number,insurance_symbol,insurance_number,insurance_branch\n\
@@ -84,10 +84,7 @@ fn export_holds_only_row_ids_and_hashes_and_import_stores_provision_ids() {
     }
 
     // The hash is the documented canonical identity under the built-in function.
-    let master =
-        SecretKey::from_hex(&std::fs::read_to_string(dir.path().join("data/keys/master.key")).unwrap())
-            .unwrap();
-    let function = LinkageHmac::derive_from(&master);
+    let function = LinkageHmac::derive_from(&ctx.store.keys().unwrap().root);
     let hanako = function
         .apply("ヤマダハナコ\u{1f}19480405\u{1f}2\u{1f}00138057\u{1f}東京あ\u{1f}12\u{1f}1".as_bytes());
     let ichiro =

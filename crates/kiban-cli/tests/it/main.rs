@@ -6,6 +6,7 @@ mod anonymize;
 mod linkage_material;
 mod optout;
 mod release_policy;
+mod security;
 
 use std::collections::HashMap;
 use std::path::Path;

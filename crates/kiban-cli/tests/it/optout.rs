@@ -5,7 +5,7 @@ use std::path::Path;
 
 use clap::Parser as _;
 use kiban_cli::{Cli, Ctx, IngestArgs, IngestFormat, LinkArgs, OptoutArgs, ReleaseArgs, Requester};
-use kiban_crypto::{PseudonymKey, SecretKey};
+use kiban_crypto::PseudonymKey;
 use kiban_model::{NaiveDate, PatientRecord};
 
 use crate::{release_tables, small_demo, vault_records};
@@ -15,11 +15,10 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 }
 
 /// The pseudonym a person gets in one release (the engine's rule: HMAC of the person ID under the
-/// release's key, derived from the master key).
+/// release's key, derived from the deployment key).
 fn pseudonym(data_dir: &Path, release_id: &str, person_id: &str) -> String {
-    let master =
-        SecretKey::from_hex(&std::fs::read_to_string(data_dir.join("keys/master.key")).unwrap()).unwrap();
-    PseudonymKey::derive_from(&master, release_id.as_bytes())
+    let ctx = Ctx::open(data_dir, "test", false).unwrap();
+    PseudonymKey::derive_from(&ctx.store.keys().unwrap().root, release_id.as_bytes())
         .pseudonym(person_id.as_bytes())
         .as_str()
         .to_owned()
@@ -138,8 +137,19 @@ fn a_person_who_opts_out_is_in_no_later_release() {
 fn an_optout_recorded_before_intake_keeps_the_person_out_of_the_batch() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
+    // An intake operator, logged in, as at a real desk (every hour allowed, so the anomaly rules do not
+    // depend on when the test runs).
+    let session = dir.path().join("session");
+    crate::security::log_in_as(&data, "clerk", "intake-operator", &session);
     let run = |args: &[&str]| {
-        let mut argv = vec!["kiban", "--no-progress", "--data-dir", data.to_str().unwrap()];
+        let mut argv = vec![
+            "kiban",
+            "--no-progress",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--session-file",
+            session.to_str().unwrap(),
+        ];
         argv.extend_from_slice(args);
         kiban_cli::run(Cli::try_parse_from(argv).unwrap())
     };

@@ -1,0 +1,421 @@
+//! The security core through the functions the commands call: accounts and enrollment, the Guideline's
+//! password rule, TOTP with replay protection, recovery codes, lockout and the four-eyes unlock, sessions,
+//! the role × command table, the anomaly stop, and crypto-shredding.
+
+use std::path::Path;
+
+use chrono::{TimeDelta, Utc};
+use clap::Parser as _;
+use kiban_auth::{Action, Role};
+use kiban_cli::{Cli, Ctx, Principal, SecondFactor};
+
+const ADMIN_PASSWORD: &str = "Kiban-Sec-2026!xq";
+
+fn ctx(dir: &Path) -> Ctx {
+    Ctx::open(dir, "anonymous", false).unwrap()
+}
+
+fn code_now(ctx: &Ctx, outcome: &kiban_cli::EnrollmentOutcome) -> String {
+    kiban_auth::totp_code(&outcome.totp, ctx.now()).unwrap().expose_secret().to_owned()
+}
+
+/// A data directory with an enrolled first administrator `admin`.
+fn with_admin(dir: &Path) -> (Ctx, kiban_cli::EnrollmentOutcome) {
+    let ctx = ctx(dir);
+    let outcome = kiban_cli::init_admin(&ctx, "admin", "Admin", ADMIN_PASSWORD).unwrap();
+    (ctx, outcome)
+}
+
+fn admin() -> Principal {
+    Principal { user: "admin".to_owned(), roles: vec![Role::SecurityAdmin] }
+}
+
+/// Adds and enrolls `name` with `roles`; returns its enrollment outcome (TOTP secret, recovery codes).
+fn add_enrolled(ctx: &Ctx, name: &str, roles: &[&str], password: &str) -> kiban_cli::EnrollmentOutcome {
+    let roles: Vec<String> = roles.iter().map(|role| (*role).to_owned()).collect();
+    let token = kiban_cli::add_user(ctx, &admin(), name, name, &roles).unwrap();
+    kiban_cli::enroll(ctx, name, token.token.expose_secret(), password).unwrap()
+}
+
+fn login(
+    ctx: &Ctx,
+    name: &str,
+    password: &str,
+    enrolled: &kiban_cli::EnrollmentOutcome,
+) -> anyhow::Result<String> {
+    let code = code_now(ctx, enrolled);
+    kiban_cli::login(ctx, name, password, SecondFactor::Totp(&code))
+        .map(|outcome| outcome.token.expose_secret().to_owned())
+}
+
+fn audit_actions(ctx: &Ctx) -> Vec<(String, String, String)> {
+    ctx.store
+        .audit_entries()
+        .unwrap()
+        .into_iter()
+        .map(|entry| (entry.event.actor, entry.event.action, entry.event.outcome.name().to_owned()))
+        .collect()
+}
+
+#[test]
+fn the_first_administrator_enrolls_logs_in_and_nobody_else_can_init() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, enrolled) = with_admin(dir.path());
+    assert_eq!(enrolled.recovery_codes.len(), 10);
+    assert!(kiban_cli::init_admin(&ctx, "admin2", "x", ADMIN_PASSWORD).is_err(), "init works once only");
+    let token = login(&ctx, "admin", ADMIN_PASSWORD, &enrolled).unwrap();
+    let principal = kiban_cli::authenticate_with(&ctx, &token).unwrap();
+    assert_eq!(principal, admin());
+    // Only hashes are stored: the password and the TOTP secret appear nowhere in the database file.
+    let db = std::fs::read(dir.path().join("kiban.db")).unwrap();
+    for secret in
+        [ADMIN_PASSWORD.to_owned(), enrolled.totp.to_base32().expose_secret().to_owned(), token.clone()]
+    {
+        assert!(!db.windows(secret.len()).any(|w| w == secret.as_bytes()), "a secret is stored in the clear");
+    }
+    let user = ctx.store.user("admin").unwrap();
+    assert!(user.password_hash.unwrap().starts_with("$argon2id$"));
+    // Logging out (the CLI reads the token from its session file) ends the session.
+    let session_file = dir.path().join("session");
+    std::fs::write(&session_file, &token).unwrap();
+    let mut cli_ctx = Ctx::open(dir.path(), "anonymous", false).unwrap();
+    cli_ctx.session_file = Some(session_file);
+    assert_eq!(kiban_cli::authenticate(&cli_ctx).unwrap(), admin());
+    assert_eq!(kiban_cli::logout(&cli_ctx).unwrap(), "admin");
+    assert!(kiban_cli::authenticate_with(&ctx, &token).is_err());
+    let actions = audit_actions(&ctx);
+    assert!(actions.contains(&("admin".into(), "user.init".into(), "success".into())));
+    assert!(actions.contains(&("admin".into(), "login".into(), "success".into())));
+}
+
+#[test]
+fn passwords_follow_the_guideline_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, _) = with_admin(dir.path());
+    let token =
+        kiban_cli::add_user(&ctx, &admin(), "nurse", "Nurse", &["intake-operator".to_owned()]).unwrap();
+    let token = token.token.expose_secret().to_owned();
+    for refused in ["Ab1!", "abcdefgh1234", "Passw0rd!", "P@ssw0rd2024!", "nurse-Ab12!", "abcdefghijklmnop"] {
+        let error = kiban_cli::enroll(&ctx, "nurse", &token, refused).unwrap_err().to_string();
+        assert!(error.contains("password refused"), "{error}");
+        assert!(!error.contains(refused), "the message repeats the password: {error}");
+    }
+    // 8 to 12 mixed characters: accepted, and must be changed within 2 months.
+    let enrolled = kiban_cli::enroll(&ctx, "nurse", &token, "Ka9#mVq2").unwrap();
+    assert_eq!(enrolled.password_class, kiban_auth::PasswordClass::Short);
+    // The token was used up.
+    assert!(kiban_cli::enroll(&ctx, "nurse", &token, "Ka9#mVq2zz").is_err());
+
+    let session = login(&ctx, "nurse", "Ka9#mVq2", &enrolled).unwrap();
+    let principal = kiban_cli::authenticate_with(&ctx, &session).unwrap();
+    kiban_cli::authorize(&ctx, &principal, Action::Receipts).unwrap();
+    // Two months and a day later the password has expired: only a password change is allowed.
+    let mut later = Ctx::open(dir.path(), "anonymous", false).unwrap();
+    later.clock = Some(Utc::now() + TimeDelta::days(62));
+    let error = kiban_cli::authorize(&later, &principal, Action::Receipts).unwrap_err().to_string();
+    assert!(error.contains("expired"), "{error}");
+    assert_eq!(
+        kiban_cli::change_password(&later, &principal, "Ka9#mVq2", "Rx7$tLw4").unwrap().name(),
+        "short"
+    );
+    kiban_cli::authorize(&later, &principal, Action::Receipts).unwrap();
+    // 13 or more mixed characters: never forced to change.
+    kiban_cli::change_password(&later, &principal, "Rx7$tLw4", "Long-enough-9x").unwrap();
+    let mut much_later = Ctx::open(dir.path(), "anonymous", false).unwrap();
+    much_later.clock = Some(Utc::now() + TimeDelta::days(800));
+    kiban_cli::authorize(&much_later, &principal, Action::Receipts).unwrap();
+}
+
+#[test]
+fn totp_codes_cannot_be_replayed_and_recovery_codes_work_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, enrolled) = with_admin(dir.path());
+    let code = code_now(&ctx, &enrolled);
+    kiban_cli::login(&ctx, "admin", ADMIN_PASSWORD, SecondFactor::Totp(&code)).unwrap();
+    let replay = kiban_cli::login(&ctx, "admin", ADMIN_PASSWORD, SecondFactor::Totp(&code));
+    assert!(replay.is_err(), "the same code twice is a replay");
+    let wrong = kiban_cli::login(&ctx, "admin", ADMIN_PASSWORD, SecondFactor::Totp("000000"));
+    assert!(wrong.is_err());
+
+    let recovery = enrolled.recovery_codes[3].expose_secret().to_owned();
+    kiban_cli::login(&ctx, "admin", ADMIN_PASSWORD, SecondFactor::RecoveryCode(&recovery)).unwrap();
+    assert!(kiban_cli::login(&ctx, "admin", ADMIN_PASSWORD, SecondFactor::RecoveryCode(&recovery)).is_err());
+    // A right code with a wrong password is refused with the same message as anything else.
+    let other = enrolled.recovery_codes[4].expose_secret().to_owned();
+    let error =
+        kiban_cli::login(&ctx, "admin", "Wrong-password-1!", SecondFactor::RecoveryCode(&other)).unwrap_err();
+    assert_eq!(error.to_string(), "login refused: wrong user name, password or code");
+}
+
+#[test]
+fn repeated_failures_lock_and_only_another_administrator_unlocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, admin_enrolled) = with_admin(dir.path());
+    add_enrolled(&ctx, "admin2", &["security-admin"], "Second-admin-77!");
+    let clerk = add_enrolled(&ctx, "clerk", &["intake-operator"], "Harbor-light-5!");
+    for _ in 0..5 {
+        assert!(
+            kiban_cli::login(&ctx, "clerk", "Not-the-password-1!", SecondFactor::Totp("123456")).is_err()
+        );
+    }
+    assert!(ctx.store.user("clerk").unwrap().is_locked());
+    let error = login(&ctx, "clerk", "Harbor-light-5!", &clerk).unwrap_err().to_string();
+    assert!(error.contains("locked"), "{error}");
+    assert!(std::fs::read_to_string(dir.path().join("alerts.log")).unwrap().contains("clerk"));
+
+    // Not by themselves, not without a reason, not by someone who is not a security administrator.
+    let clerk_principal = Principal { user: "clerk".to_owned(), roles: vec![Role::IntakeOperator] };
+    assert!(kiban_cli::unlock_user(&ctx, &clerk_principal, "clerk", "please").is_err());
+    assert!(kiban_cli::unlock_user(&ctx, &admin(), "clerk", " ").is_err());
+    kiban_cli::unlock_user(&ctx, &admin(), "clerk", "called the user; typo in password").unwrap();
+    login(&ctx, "clerk", "Harbor-light-5!", &clerk).unwrap();
+
+    // An administrator cannot unlock or reset their own account.
+    kiban_cli::lock_user(
+        &ctx,
+        &Principal { user: "admin2".to_owned(), roles: vec![Role::SecurityAdmin] },
+        "admin",
+        "test",
+    )
+    .unwrap();
+    assert!(login(&ctx, "admin", ADMIN_PASSWORD, &admin_enrolled).is_err());
+    assert!(kiban_cli::unlock_user(&ctx, &admin(), "admin", "it is me").is_err());
+    let admin2 = Principal { user: "admin2".to_owned(), roles: vec![Role::SecurityAdmin] };
+    kiban_cli::unlock_user(&ctx, &admin2, "admin", "verified by phone").unwrap();
+    assert!(kiban_cli::reset_user(&ctx, &admin2, "admin2", "self").is_err());
+    // A reset records the identity check, voids the password and second factor, and needs a new enrollment.
+    let token = kiban_cli::reset_user(&ctx, &admin2, "clerk", "in person, staff ID card").unwrap();
+    assert!(login(&ctx, "clerk", "Harbor-light-5!", &clerk).is_err());
+    let re_enrolled =
+        kiban_cli::enroll(&ctx, "clerk", token.token.expose_secret(), "Harbor-light-6?").unwrap();
+    login(&ctx, "clerk", "Harbor-light-6?", &re_enrolled).unwrap();
+    let reset = ctx
+        .store
+        .audit_entries()
+        .unwrap()
+        .into_iter()
+        .find(|entry| entry.event.action == "user.reset")
+        .unwrap();
+    assert_eq!(reset.event.actor, "admin2");
+    assert!(reset.event.detail.contains("in person, staff ID card"));
+}
+
+#[test]
+fn sessions_expire_when_idle_and_end_on_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, _) = with_admin(dir.path());
+    let enrolled = add_enrolled(&ctx, "proc", &["processor"], "Xq7!Mediform-9");
+    let token = login(&ctx, "proc", "Xq7!Mediform-9", &enrolled).unwrap();
+    kiban_cli::authenticate_with(&ctx, &token).unwrap();
+    let mut idle = Ctx::open(dir.path(), "anonymous", false).unwrap();
+    idle.clock = Some(Utc::now() + TimeDelta::minutes(31));
+    assert!(kiban_cli::authenticate_with(&idle, &token).is_err(), "30 minutes idle ends a session");
+    // A second login within the same 30 s would replay the TOTP code: use a recovery code.
+    let recovery = enrolled.recovery_codes[0].expose_secret().to_owned();
+    let token = kiban_cli::login(&ctx, "proc", "Xq7!Mediform-9", SecondFactor::RecoveryCode(&recovery))
+        .unwrap()
+        .token
+        .expose_secret()
+        .to_owned();
+    kiban_cli::lock_user(&ctx, &admin(), "proc", "leaving the project").unwrap();
+    assert!(kiban_cli::authenticate_with(&ctx, &token).is_err(), "locking ends the sessions");
+    assert!(kiban_cli::authenticate_with(&ctx, "kiban_session_00").is_err());
+}
+
+/// Every role × command pair, from the command line as typed, against a table written here independently
+/// of `kiban-auth`'s.
+#[test]
+fn every_role_and_command_pair_is_allowed_or_refused_as_specified() {
+    // (command line, roles allowed: I=intake-operator P=processor R=reviewer S=security-admin A=auditor X=researcher)
+    let table: &[(&str, &str)] = &[
+        ("provider add --code 1310000001 --name n --address a --notified-on 2024-01-01", "I"),
+        ("provider list", "IPRA"),
+        ("ingest --provider 1310000001 --format ssmix2 /tmp/x", "I"),
+        ("link", "P"),
+        ("release --recipient-name n --recipient-address a", "P"),
+        ("optout list", "IRA"),
+        ("linkage-material export --out /tmp/x", "P"),
+        ("linkage-material import /tmp/x", "P"),
+        ("ledger", "PRA"),
+        ("receipts", "IRA"),
+        ("audit verify", "SA"),
+        ("audit show", "SA"),
+        ("user add u --role processor", "S"),
+        ("user list", "SA"),
+        ("user reset u --identity-check x", "S"),
+        ("user lock u --reason x", "S"),
+        ("user unlock u --reason x", "S"),
+        ("user roles u --role processor", "S"),
+        ("keys status", "S"),
+        ("keys rotate --new-key-file /tmp/k", "S"),
+        ("delete batch 1 --reason x", "S"),
+        ("delete release R-1 --reason x", "S"),
+    ];
+    let roles = [
+        ('I', Role::IntakeOperator),
+        ('P', Role::Processor),
+        ('R', Role::Reviewer),
+        ('S', Role::SecurityAdmin),
+        ('A', Role::Auditor),
+        ('X', Role::Researcher),
+    ];
+    let mut checked = 0;
+    for (line, allowed) in table {
+        let cli = match Cli::try_parse_from(std::iter::once("kiban").chain(line.split(' '))) {
+            Ok(cli) => cli,
+            Err(error) => panic!("{line}: {error}"),
+        };
+        let action = kiban_cli::action_of(&cli.command);
+        for (letter, role) in roles {
+            let expected = allowed.contains(letter);
+            assert_eq!(kiban_auth::is_allowed(&[role], action), expected, "{line} for {}", role.name());
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, table.len() * roles.len());
+    // The optout add command needs its arguments; it is the intake operator's.
+    assert_eq!(kiban_auth::allowed_roles(Action::OptoutAdd), [Role::IntakeOperator]);
+}
+
+#[test]
+fn an_operation_outside_the_role_is_refused_audited_and_locks_the_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, _) = with_admin(dir.path());
+    let enrolled = add_enrolled(&ctx, "researcher1", &["researcher"], "Researcher-pass-4!");
+    let token = login(&ctx, "researcher1", "Researcher-pass-4!", &enrolled).unwrap();
+    let principal = kiban_cli::authenticate_with(&ctx, &token).unwrap();
+    let error = kiban_cli::authorize(&ctx, &principal, Action::Ledger).unwrap_err().to_string();
+    assert!(error.contains("not allowed"), "{error}");
+    assert!(ctx.store.user("researcher1").unwrap().is_locked());
+    assert!(kiban_cli::authenticate_with(&ctx, &token).is_err(), "the session ended with the lock");
+    let actions = audit_actions(&ctx);
+    assert!(actions.contains(&("researcher1".into(), "ledger".into(), "denied".into())));
+    assert!(actions.contains(&("kiban-anomaly".into(), "security.lock".into(), "success".into())));
+    let alerts = std::fs::read_to_string(dir.path().join("alerts.log")).unwrap();
+    assert!(alerts.contains("researcher1") && alerts.contains("outside-role"), "{alerts}");
+}
+
+#[test]
+fn bulk_exports_and_work_outside_hours_stop_the_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, _) = with_admin(dir.path());
+    std::fs::write(
+        dir.path().join("security.toml"),
+        "[anomaly]\nmax_exports_per_hour = 2\nallowed_hours = \"00:00-00:00\"\n",
+    )
+    .unwrap();
+    let enrolled = add_enrolled(&ctx, "proc", &["processor"], "Xq7!Mediform-9");
+    let token = login(&ctx, "proc", "Xq7!Mediform-9", &enrolled).unwrap();
+    let principal = kiban_cli::authenticate_with(&ctx, &token).unwrap();
+    for _ in 0..2 {
+        let found =
+            kiban_cli::after_command(&ctx, &principal, "release", kiban_auth::EventOutcome::Success, 100)
+                .unwrap();
+        assert!(found.is_empty(), "{found:?}");
+    }
+    let found = kiban_cli::after_command(&ctx, &principal, "release", kiban_auth::EventOutcome::Success, 100)
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert!(ctx.store.user("proc").unwrap().is_locked());
+    kiban_cli::unlock_user(&ctx, &admin(), "proc", "export schedule agreed with the reviewer").unwrap();
+
+    // Allowed hours 09:00-09:01 Japan time: now (fixed at 12:00 JST) is outside.
+    std::fs::write(dir.path().join("security.toml"), "[anomaly]\nallowed_hours = \"09:00-09:01\"\n").unwrap();
+    let mut noon = Ctx::open(dir.path(), "anonymous", false).unwrap();
+    noon.clock =
+        Some(chrono::DateTime::parse_from_rfc3339("2026-11-26T03:00:00Z").unwrap().with_timezone(&Utc));
+    let found =
+        kiban_cli::after_command(&noon, &principal, "ledger", kiban_auth::EventOutcome::Success, 0).unwrap();
+    assert_eq!(found.iter().map(|anomaly| anomaly.kind.name()).collect::<Vec<_>>(), ["outside-hours"]);
+    assert!(ctx.store.user("proc").unwrap().is_locked());
+}
+
+#[test]
+fn a_shredded_batch_cannot_be_decrypted_even_from_copies_made_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Ctx::open(dir.path(), "demo", false).unwrap();
+    kiban_cli::demo(&ctx, &kiban_cli::DemoArgs { patients: 120, providers: 2, seed: 3, k: 2 }).unwrap();
+    let batch = ctx.store.batches().unwrap()[0].id;
+    assert!(!ctx.store.read_batch_records(batch).unwrap().is_empty());
+    // An attacker (or a backup) copies the database and the vault, with the KEK at hand.
+    let copy = tempfile::tempdir().unwrap();
+    copy_tree(dir.path(), copy.path(), &["keystore"]);
+    drop(ctx);
+
+    let (ctx, _) = with_admin(dir.path());
+    let outcome = kiban_cli::delete_batch(&ctx, &admin(), batch, "retention ended (contract §4)").unwrap();
+    assert!(outcome.key_destroyed && outcome.files_removed > 0);
+    assert!(!ctx.store.batch_vault_dir(batch).exists());
+    let record = &ctx.store.deletions().unwrap()[0];
+    assert_eq!(record.object, format!("batch:{batch}"));
+    assert!(record.items.contains(&"persons".to_owned()));
+    assert_eq!(record.retain_until, record.deleted_on.checked_add_months(chrono::Months::new(36)).unwrap());
+    // A deletion run again finishes without error (the key is already gone).
+    assert!(!kiban_cli::delete_batch(&ctx, &admin(), batch, "again").unwrap().key_destroyed);
+    drop(ctx);
+
+    // Put the old database and vault back: the batch's data key is gone from the key store, so the
+    // sealed files stay sealed.
+    copy_tree(copy.path(), dir.path(), &["keystore"]);
+    let restored = Ctx::open(dir.path(), "anonymous", false).unwrap();
+    let error = restored.store.read_batch_records(batch).unwrap_err().to_string();
+    assert!(error.contains("deleted") || error.contains("no data key"), "{error}");
+    // The other batch still reads.
+    let other = restored.store.batches().unwrap()[1].id;
+    assert!(!restored.store.read_batch_records(other).unwrap().is_empty());
+}
+
+fn copy_tree(from: &Path, to: &Path, skip: &[&str]) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if skip.iter().any(|skip| name == *skip) {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.path().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target, skip);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn key_rotation_keeps_the_vault_readable_under_the_new_kek_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Ctx::open(dir.path(), "demo", false).unwrap();
+    kiban_cli::demo(&ctx, &kiban_cli::DemoArgs { patients: 60, providers: 1, seed: 5, k: 2 }).unwrap();
+    let batch = ctx.store.batches().unwrap()[0].id;
+    let before = ctx.store.read_batch_records(batch).unwrap();
+    drop(ctx);
+    let (ctx, _) = with_admin(dir.path());
+    let new = kiban_crypto::SecretKey::from_bytes([42; 32]);
+    let (rotation, note) = kiban_cli::rotate_keys(&ctx, &admin(), &new).unwrap();
+    assert!(rotation.rewrapped >= 2, "{rotation:?}");
+    assert!(note.contains("now holds the new KEK"), "{note}");
+    drop(ctx);
+    // The default key file now holds the new KEK; the store opens and reads as before, and the audit log
+    // (signed under the unchanged deployment key) still verifies.
+    let reopened = Ctx::open(dir.path(), "anonymous", false).unwrap();
+    assert!(reopened.store.read_batch_records(batch).unwrap() == before);
+    assert!(reopened.store.verify_audit().is_ok());
+    let key_text = std::fs::read_to_string(dir.path().join("keys/master.key")).unwrap();
+    assert_eq!(key_text.trim(), new.to_hex_secret().expose_secret());
+}
+
+/// Makes `user` (with `role`) in the data directory `data` (and its first administrator, if there is
+/// none), enrolls and logs them in, and keeps the session token in `session_file`, as `kiban login` does.
+/// Every hour is allowed, so tests do not depend on the time they run.
+pub(crate) fn log_in_as(data: &Path, user: &str, role: &str, session_file: &Path) {
+    let ctx = ctx(data);
+    std::fs::write(data.join("security.toml"), "[anomaly]\nallowed_hours = \"00:00-00:00\"\n").unwrap();
+    if !ctx.store.has_users().unwrap() {
+        kiban_cli::init_admin(&ctx, "admin", "Admin", ADMIN_PASSWORD).unwrap();
+    }
+    let password = "Desk-password-42!";
+    let enrolled = add_enrolled(&ctx, user, &[role], password);
+    let token = login(&ctx, user, password, &enrolled).unwrap();
+    std::fs::write(session_file, token).unwrap();
+}
