@@ -10,6 +10,8 @@
 
 mod spec;
 
+pub(crate) use spec::read_arx_rows;
+
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::Write as _;

@@ -3,7 +3,7 @@
 //! audit entry first, files second.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use clap::Args;
@@ -54,7 +54,18 @@ impl ReleaseArgs {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("reading the release policy {}", path.display()))?;
-                ReleasePolicy::parse(&text).with_context(|| format!("release policy {}", path.display()))?
+                let mut policy = ReleasePolicy::parse(&text)
+                    .with_context(|| format!("release policy {}", path.display()))?;
+                // Hierarchy files are named relative to the policy file.
+                let base = path.parent().unwrap_or_else(|| Path::new("."));
+                for file in policy.hierarchy_files() {
+                    let rows = crate::anonymize::read_arx_rows(&base.join(&file))
+                        .with_context(|| format!("release policy {}", path.display()))?;
+                    policy
+                        .attach_hierarchy(&file, &rows)
+                        .with_context(|| format!("release policy {}", path.display()))?;
+                }
+                policy
             }
             None => {
                 let mut policy = ReleasePolicy::default_anonymized(Recipient {

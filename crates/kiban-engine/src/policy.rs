@@ -8,8 +8,9 @@
 //!
 //! The policy holds choices only, never a key: keys are per release and live in `ReleaseKeys`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::Arc;
 
 use kiban_model::NaiveDate;
 
@@ -269,6 +270,48 @@ pub enum Generalization {
     Icd10(Icd10Level),
     /// A code → its first `length` characters (drug, lab and procedure codes).
     Prefix(usize),
+    /// A code → its label at a level of a hierarchy the user supplies (ARX's file format).
+    Hierarchy(UserHierarchy),
+}
+
+/// A generalization hierarchy the user supplies in ARX's format (`;`-separated rows, no header, the original
+/// value first and each further column one level coarser), released at `level` (1 = the first coarser
+/// column). The policy names the file; the caller reads it and hands the rows to
+/// [`ReleasePolicy::attach_hierarchy`] (the engine does no I/O). A value the hierarchy does not list is
+/// released empty (suppressed): a hierarchy never lets an unknown code through.
+#[derive(Clone, PartialEq)]
+pub struct UserHierarchy {
+    /// The file as the policy names it (relative paths are relative to the policy file).
+    pub file: String,
+    pub level: usize,
+    /// Original value → its label at `level`, once attached.
+    labels: Option<Arc<HashMap<String, String>>>,
+}
+
+impl UserHierarchy {
+    pub fn new(file: String, level: usize) -> UserHierarchy {
+        UserHierarchy { file, level, labels: None }
+    }
+
+    /// The label of `value` at the hierarchy's level: `None` for a value it does not list, or before the
+    /// rows are attached.
+    pub fn label(&self, value: &str) -> Option<&str> {
+        self.labels.as_ref()?.get(value.trim()).map(String::as_str)
+    }
+
+    pub fn is_attached(&self) -> bool {
+        self.labels.is_some()
+    }
+}
+
+impl fmt::Debug for UserHierarchy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserHierarchy")
+            .field("file", &self.file)
+            .field("level", &self.level)
+            .field("values", &self.labels.as_ref().map(|labels| labels.len()))
+            .finish()
+    }
 }
 
 impl Generalization {
@@ -282,6 +325,9 @@ impl Generalization {
             Generalization::PostalDigits(digits) => format!("first {digits} digits"),
             Generalization::Icd10(level) => format!("ICD-10 {}", level.name()),
             Generalization::Prefix(length) => format!("first {length} characters"),
+            Generalization::Hierarchy(hierarchy) => {
+                format!("level {} of the hierarchy {}", hierarchy.level, hierarchy.file)
+            }
         }
     }
 }
@@ -345,6 +391,63 @@ impl ReleasePolicy {
     /// [`PolicyErrors`] listing each problem with its line and key, including the Rule-18 refusals.
     pub fn parse(text: &str) -> Result<ReleasePolicy, PolicyErrors> {
         parse::parse(text)
+    }
+
+    /// The hierarchy files the policy's columns name, each once, sorted.
+    pub fn hierarchy_files(&self) -> Vec<String> {
+        let mut files: Vec<String> = self
+            .columns
+            .values()
+            .flat_map(BTreeMap::values)
+            .filter_map(|action| match action {
+                Action::Generalize(Generalization::Hierarchy(hierarchy)) => Some(hierarchy.file.clone()),
+                _ => None,
+            })
+            .collect();
+        files.sort();
+        files.dedup();
+        files
+    }
+
+    /// Gives every column generalized with the hierarchy `file` its rows (ARX's format, as read from the
+    /// file). The rows must form a valid hierarchy (one row per value, equal lengths, functional) with a
+    /// column for each column's level.
+    ///
+    /// # Errors
+    /// [`PolicyErrors`] naming the column and what is wrong with the hierarchy.
+    pub fn attach_hierarchy(&mut self, file: &str, rows: &[Vec<String>]) -> Result<(), PolicyErrors> {
+        let mut issues = Vec::new();
+        let checked = crate::hierarchy::Hierarchy::from_rows(rows);
+        let width = rows.first().map_or(0, Vec::len);
+        for (table, columns) in &mut self.columns {
+            for (column, action) in columns.iter_mut() {
+                let Action::Generalize(Generalization::Hierarchy(hierarchy)) = action else { continue };
+                if hierarchy.file != file {
+                    continue;
+                }
+                let key = format!("columns.{table}.{column}");
+                if let Err(error) = &checked {
+                    issues.push(PolicyIssue { line: 0, key, message: format!("hierarchy {file}: {error}") });
+                    continue;
+                }
+                if hierarchy.level == 0 || hierarchy.level >= width {
+                    issues.push(PolicyIssue {
+                        line: 0,
+                        key,
+                        message: format!(
+                            "hierarchy {file} has levels 1 to {} above the original values; level {} does not exist",
+                            width.saturating_sub(1),
+                            hierarchy.level
+                        ),
+                    });
+                    continue;
+                }
+                let labels: HashMap<String, String> =
+                    rows.iter().map(|row| (row[0].trim().to_owned(), row[hierarchy.level].clone())).collect();
+                hierarchy.labels = Some(Arc::new(labels));
+            }
+        }
+        if issues.is_empty() { Ok(()) } else { Err(PolicyErrors(issues)) }
     }
 
     /// The policy `kiban release` uses when no policy file is given: an anonymized release of every

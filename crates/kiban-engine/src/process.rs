@@ -25,7 +25,7 @@ use crate::dataset::{
     AnonymizedDataset, ColumnTreatment, KAnonymitySummary, ProcessingSummary, QuasiIdentifierSummary,
 };
 use crate::kanon;
-use crate::policy::{Action, CATALOG, ColumnDef, ReleasePolicy, ValueKind, catalog};
+use crate::policy::{Action, CATALOG, ColumnDef, Generalization, ReleasePolicy, ValueKind, catalog};
 
 mod cells;
 mod peculiar;
@@ -71,6 +71,10 @@ pub enum ProcessError {
     Policy { column: String, reason: String },
     #[error("the cohort is empty: no person matches the policy's providers, window and diagnoses")]
     EmptyCohort,
+    #[error(
+        "{column} is generalized with the hierarchy {file}, whose rows were not attached (ReleasePolicy::attach_hierarchy)"
+    )]
+    HierarchyNotLoaded { column: String, file: String },
 }
 
 /// Processes linked persons into a release under `policy`.
@@ -267,6 +271,14 @@ fn released_columns(policy: &ReleasePolicy) -> Result<Vec<Released<'_>>, Process
             catalog::type_problem(def, action).or_else(|| catalog::rule_problem(def, action, policy.mode))
         {
             return Err(ProcessError::Policy { column: format!("{}.{}", def.table, def.column), reason });
+        }
+        if let Action::Generalize(Generalization::Hierarchy(hierarchy)) = action
+            && !hierarchy.is_attached()
+        {
+            return Err(ProcessError::HierarchyNotLoaded {
+                column: format!("{}.{}", def.table, def.column),
+                file: hierarchy.file.clone(),
+            });
         }
         released.push(Released { def, action, name: cells::output_name(def, action) });
     }

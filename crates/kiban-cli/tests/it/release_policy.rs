@@ -77,3 +77,46 @@ fn a_policy_file_drives_the_release_and_a_bad_one_is_refused_whole() {
     );
     assert_eq!(ctx.store.ledger().unwrap().len(), n_ledger + 1);
 }
+
+/// `{ generalize = "hierarchy", file = … }`: the file is read relative to the policy, and the released
+/// codes are its labels; a missing file is an error naming it, before anything is released.
+#[test]
+fn a_hierarchy_file_named_by_the_policy_generalizes_its_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, _) = small_demo(dir.path());
+    let n_ledger = ctx.store.ledger().unwrap().len();
+    let policy_dir = dir.path().join("policies");
+    std::fs::create_dir_all(policy_dir.join("hierarchies")).unwrap();
+    // Every lab code the vault holds, generalized to its first 2 characters (level 1) or to `*` (level 2).
+    let mut codes: Vec<String> = crate::vault_records(&ctx)
+        .iter()
+        .flat_map(|record| record.labs.iter().map(|lab| lab.code.clone()))
+        .collect();
+    codes.sort();
+    codes.dedup();
+    let rows: String = codes.iter().map(|code| format!("{code};LAB-{};*\n", &code[..2])).collect();
+    std::fs::write(policy_dir.join("hierarchies/labs.csv"), rows).unwrap();
+    let policy = PSEUDONYMIZED.replace(
+        "code = \"keep\"",
+        "code = { generalize = \"hierarchy\", file = \"hierarchies/labs.csv\", level = 1 }",
+    );
+    let path = policy_dir.join("labs.toml");
+    std::fs::write(&path, &policy).unwrap();
+    let outcome = release(&ctx, &ReleaseArgs { policy: Some(path), ..ReleaseArgs::default() }).unwrap();
+    let labs = read_parquet(&outcome.dir.join("parquet/labs.parquet"), "labs").unwrap();
+    let code = labs.column("code").unwrap();
+    assert!(labs.n_rows() > 0);
+    for row in 0..labs.n_rows() {
+        let label = code.data.text_at(row).unwrap();
+        assert!(label.starts_with("LAB-") && label.len() == 6, "{label}");
+    }
+
+    let missing = policy_dir.join("missing.toml");
+    std::fs::write(&missing, policy.replace("hierarchies/labs.csv", "hierarchies/none.csv")).unwrap();
+    let error = format!(
+        "{:#}",
+        release(&ctx, &ReleaseArgs { policy: Some(missing), ..ReleaseArgs::default() }).unwrap_err()
+    );
+    assert!(error.contains("none.csv"), "{error}");
+    assert_eq!(ctx.store.ledger().unwrap().len(), n_ledger + 1);
+}

@@ -165,6 +165,7 @@ pub(crate) fn type_problem(def: &ColumnDef, action: &Action) -> Option<String> {
             Generalization::PostalDigits(_) => def.kind == PostalCode,
             Generalization::Icd10(_) => def.kind == Icd10,
             Generalization::Prefix(_) => matches!(def.kind, Code | Icd10),
+            Generalization::Hierarchy(_) => matches!(def.kind, Text | Code | Icd10),
         },
     };
     (!fits).then(|| format!("`{}` does not apply to this column ({})", action.describe(), def.about))

@@ -9,7 +9,7 @@ use toml::de::{DeTable, DeValue};
 use super::catalog::{self, TABLES};
 use super::{
     Action, CodeRange, Cohort, Generalization, Icd10Level, KmSettings, Mode, Peculiar, PolicyErrors,
-    PolicyIssue, Privacy, Recipient, ReleasePolicy, SensitiveModel,
+    PolicyIssue, Privacy, Recipient, ReleasePolicy, SensitiveModel, UserHierarchy,
 };
 
 pub(super) fn parse(text: &str) -> Result<ReleasePolicy, PolicyErrors> {
@@ -481,7 +481,7 @@ impl Parser<'_> {
 
     fn table_action(&mut self, table: &DeTable<'_>, key: &str, line: usize) -> Option<Action> {
         if let Some(kind) = table.get("generalize") {
-            self.allow_keys(table, key, &["generalize", "width", "digits", "level", "length"]);
+            self.allow_keys(table, key, &["generalize", "width", "digits", "level", "length", "file"]);
             let kind = self.str(kind, &format!("{key}.generalize"))?.to_owned();
             let param = |p: &mut Self, name: &str, min: u64, max: u64, default: Option<u64>| -> Option<u64> {
                 match table.get(name) {
@@ -502,6 +502,19 @@ impl Parser<'_> {
                 "prefecture" => Generalization::Prefecture,
                 "postal" => Generalization::PostalDigits(to_usize(param(self, "digits", 1, 7, None)?)),
                 "prefix" => Generalization::Prefix(to_usize(param(self, "length", 1, 32, None)?)),
+                "hierarchy" => {
+                    let level = to_usize(param(self, "level", 1, 32, None)?);
+                    let Some(file) = table.get("file") else {
+                        self.issue(
+                            line,
+                            format!("{key}.file"),
+                            "missing: `hierarchy` needs `file`, the hierarchy's path".to_owned(),
+                        );
+                        return None;
+                    };
+                    let file = self.str(file, &format!("{key}.file"))?.to_owned();
+                    Generalization::Hierarchy(UserHierarchy::new(file, level))
+                }
                 "icd10" => {
                     let level = table
                         .get("level")
@@ -523,7 +536,7 @@ impl Parser<'_> {
                     })
                 }
                 other => {
-                    self.issue(line, format!("{key}.generalize"), format!("unknown generalization `{other}`: expected age_band, month, year, prefecture, postal, icd10 or prefix"));
+                    self.issue(line, format!("{key}.generalize"), format!("unknown generalization `{other}`: expected age_band, month, year, prefecture, postal, icd10, prefix or hierarchy"));
                     return None;
                 }
             };

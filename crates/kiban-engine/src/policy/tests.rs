@@ -176,3 +176,24 @@ fn the_default_policy_passes_its_own_rules() {
         }
     }
 }
+
+#[test]
+fn a_hierarchy_action_needs_a_file_and_a_level_and_is_refused_on_identifiers() {
+    let policy = GOOD.replace(
+        "code = \"keep\"",
+        "code = { generalize = \"hierarchy\", file = \"hierarchies/jlac10.csv\", level = 1 }",
+    );
+    let parsed = ReleasePolicy::parse(&policy).unwrap();
+    assert_eq!(parsed.hierarchy_files(), ["hierarchies/jlac10.csv"]);
+
+    let missing = GOOD.replace("code = \"keep\"", "code = { generalize = \"hierarchy\", level = 1 }");
+    let error = ReleasePolicy::parse(&missing).unwrap_err().to_string();
+    assert!(error.contains("columns.labs.code.file"), "{error}");
+
+    let on_name = GOOD.replace(
+        "name_kanji = \"drop\"",
+        "name_kanji = { generalize = \"hierarchy\", file = \"names.csv\", level = 1 }",
+    );
+    let error = ReleasePolicy::parse(&on_name).unwrap_err().to_string();
+    assert!(error.contains("columns.persons.name_kanji") && error.contains("Rule 18"), "{error}");
+}

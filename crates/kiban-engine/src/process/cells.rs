@@ -224,6 +224,9 @@ fn generalize(generalization: &Generalization, cell: Cell, ctx: &ActionContext<'
         (Generalization::Prefix(length), Cell::Text(Some(code))) => {
             Some(code.chars().take(*length).collect())
         }
+        (Generalization::Hierarchy(hierarchy), Cell::Text(Some(code))) => {
+            hierarchy.label(&code).map(str::to_owned)
+        }
         _ => None,
     }
 }

@@ -311,3 +311,52 @@ fn l_diversity_of_the_main_diagnosis_chapter_holds_in_every_class() {
     assert!(!classes.is_empty());
     assert!(classes.values().all(|chapters| chapters.len() >= 2), "a class has one main-diagnosis chapter");
 }
+
+/// A user-supplied hierarchy (ARX's format) generalizes a code column to the level the policy names; a
+/// code the hierarchy does not list is suppressed, and a policy whose hierarchy was not attached is refused.
+#[test]
+fn a_user_hierarchy_generalizes_codes_to_its_level() {
+    use crate::policy::{Action, Generalization, UserHierarchy};
+    let mut source = records_with_diagnoses(60);
+    // One person's code is not in the hierarchy.
+    source[1].diagnoses[0].icd10 = Some("Z999".to_owned());
+    let mut policy = policy(5);
+    policy.columns.get_mut("diagnoses").unwrap().insert(
+        "icd10".to_owned(),
+        Action::Generalize(Generalization::Hierarchy(UserHierarchy::new("dx.csv".to_owned(), 2))),
+    );
+    assert_eq!(policy.hierarchy_files(), ["dx.csv"]);
+    assert!(matches!(run_policy(&source, &policy, 1), Err(ProcessError::HierarchyNotLoaded { .. })));
+
+    let rows = |lines: &[&str]| -> Vec<Vec<String>> {
+        lines.iter().map(|line| line.split(';').map(str::to_owned).collect()).collect()
+    };
+    let hierarchy = rows(&["E119;E11;diabetes;*", "E752;E75;metabolic;*", "I10;I10;circulatory;*"]);
+    // A level the hierarchy does not have, and a broken hierarchy, name the column.
+    let mut too_deep = policy.clone();
+    if let Some(Action::Generalize(Generalization::Hierarchy(h))) =
+        too_deep.columns.get_mut("diagnoses").unwrap().get_mut("icd10")
+    {
+        *h = UserHierarchy::new("dx.csv".to_owned(), 4);
+    }
+    let error = too_deep.attach_hierarchy("dx.csv", &hierarchy).unwrap_err().to_string();
+    assert!(error.contains("columns.diagnoses.icd10") && error.contains("level 4"), "{error}");
+    let duplicated = rows(&["E119;E11;diabetes;*", "E119;E11;diabetes;*"]);
+    assert!(policy.clone().attach_hierarchy("dx.csv", &duplicated).is_err());
+
+    policy.attach_hierarchy("dx.csv", &hierarchy).unwrap();
+    let output = run_policy(&source, &policy, 1).unwrap();
+    let codes = strings(table(&output, "diagnoses"), "icd10");
+    assert!(codes.iter().filter(|code| *code == "diabetes").count() >= 55, "{codes:?}");
+    assert!(
+        !codes.iter().any(|code| code.starts_with('E') || code == "Z999"),
+        "no code at full detail: {codes:?}"
+    );
+    let treatment = output
+        .summary
+        .columns
+        .iter()
+        .find(|column| column.table == "diagnoses" && column.column == "icd10")
+        .unwrap();
+    assert!(treatment.action.contains("dx.csv"), "the report names the hierarchy: {}", treatment.action);
+}
