@@ -11,8 +11,9 @@
 //! - The file list is read once and sorted, so the output is deterministic: records are sorted by local
 //!   patient id, and messages of one patient are merged in path order (for SS-MIX2 the `-` date folder,
 //!   which holds ADT-00, comes first, so its demographics win).
-//! - Files are listed, read and mapped on every core (std threads), but handed to the assembly and the
-//!   fingerprint in sorted path order, so the output does not depend on the number of cores or on timing.
+//! - Files are listed, read and mapped on several threads per core (std threads; reading a large tree is
+//!   mostly waiting on the disk), but handed to the assembly and the fingerprint in sorted path order, so
+//!   the output does not depend on the number of threads or on timing.
 //! - The [`IngestOutput::fingerprint`] hashes the sorted relative paths and bytes of every input file, so
 //!   the same input always gives the same fingerprint and a re-ingest can be recognized.
 //! - Types read but not mapped yet are counted in [`IngestOutput::unmapped`], not dropped silently.
@@ -118,7 +119,7 @@ const WALK_FOLDERS_PER_THREAD: usize = 64;
 
 /// Lists every regular file under `root` that `keep` accepts, sorted by relative path.
 ///
-/// The walk runs on every core: the top of the tree is listed level by level until there are enough
+/// The walk runs on [`threads`] threads: the top of the tree is listed level by level until there are enough
 /// folders to share out, then each thread walks whole folders, taking the next one when it is done. The
 /// final sort makes the order independent of which thread found what.
 fn list_files(root: &Path, keep: &(dyn Fn(&str) -> bool + Sync)) -> Result<Vec<InputFile>, IngestError> {
@@ -203,12 +204,23 @@ impl Fingerprint {
     }
 }
 
-/// Threads to read with: one per core.
+/// Reading threads per core. Reading a large tree is mostly waiting on the disk (at 100,000 patients the
+/// tree does not stay in the page cache), so several requests in flight per core keep the disk busy while
+/// the cores parse.
+const READ_THREADS_PER_CORE: usize = 4;
+
+/// Threads to walk and read with: `KIBAN_INGEST_THREADS`, or [`READ_THREADS_PER_CORE`] per core.
 fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
+    std::env::var("KIBAN_INGEST_THREADS")
+        .ok()
+        .and_then(|text| text.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, NonZeroUsize::get) * READ_THREADS_PER_CORE
+        })
 }
 
-/// Maps `items` on every core (the calling thread too) and returns the results in item order. Each thread
+/// Maps `items` on [`threads`] threads (the calling thread too) and returns the results in item order. Each thread
 /// takes the next item when done with one, so items of uneven cost even out.
 fn parallel_map<T: Sync, R: Send>(items: &[T], map: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let next = AtomicUsize::new(0);
@@ -250,7 +262,7 @@ const BATCH_SIZE: usize = 512;
 /// uneven batch, few enough to keep memory flat.
 const BATCHES_AHEAD: usize = 2;
 
-/// Reads `files` and maps each with `map` on one thread per core, while the calling thread feeds the
+/// Reads `files` and maps each with `map` on [`threads`] threads, while the calling thread feeds the
 /// fingerprint and hands each batch's results to `consume`, both in file order: the output is the same as
 /// reading the files one by one, and the calling thread's share overlaps the reading.
 ///
@@ -308,7 +320,7 @@ fn read_and_map<T, F>(
     });
 }
 
-/// Reads a batch of files on every core, then feeds the fingerprint in file order; an unreadable file
+/// Reads a batch of files on [`threads`] threads, then feeds the fingerprint in file order; an unreadable file
 /// becomes `Err(reason)`.
 fn read_batch(files: &[InputFile], fingerprint: &mut Fingerprint) -> Vec<Result<Vec<u8>, String>> {
     let contents = parallel_map(files, read_file);
