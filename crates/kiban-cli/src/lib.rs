@@ -319,7 +319,9 @@ pub fn run(cli: Cli) -> Result<()> {
                     commands::passwd(&ctx, &principal)
                 }
                 command => {
-                    let action = action_of(&command);
+                    let Some(action) = action_of(&command) else {
+                        anyhow::bail!("this command does not run inside a session")
+                    };
                     let principal = security::authenticate(&ctx)?;
                     ctx.actor = principal.user.clone();
                     security::authorize(&ctx, &principal, action)?;
@@ -337,10 +339,10 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 /// The action a store command needs: one line per command, so a new command cannot be added without
-/// deciding who may run it.
-pub fn action_of(command: &Command) -> kiban_auth::Action {
+/// deciding who may run it. `None` for the commands that run without a session (see `run`).
+pub fn action_of(command: &Command) -> Option<kiban_auth::Action> {
     use kiban_auth::Action;
-    match command {
+    let action = match command {
         Command::Provider(ProviderCommand::Add(_)) => Action::ProviderAdd,
         Command::Provider(ProviderCommand::List) => Action::ProviderList,
         Command::Ingest(_) => Action::Ingest,
@@ -365,15 +367,14 @@ pub fn action_of(command: &Command) -> kiban_auth::Action {
         Command::Delete(DeleteCommand::Batch { .. }) => Action::DeleteBatch,
         Command::Delete(DeleteCommand::Release { .. }) => Action::DeleteRelease,
         Command::Anonymize(_) => Action::Anonymize,
-        // These run before or without a session (see `run`); reaching here would be a bug, and the
-        // action that no role holds keeps it denied.
         Command::Demo(_)
         | Command::Synth(_)
         | Command::Init(_)
         | Command::Login(_)
         | Command::Logout
-        | Command::User(UserCommand::Enroll { .. } | UserCommand::Passwd) => Action::KeysRotate,
-    }
+        | Command::User(UserCommand::Enroll { .. } | UserCommand::Passwd) => return None,
+    };
+    Some(action)
 }
 
 /// Runs an authorized store command; returns the patient records it read from the vault or sent out (for

@@ -265,7 +265,7 @@ fn every_role_and_command_pair_is_allowed_or_refused_as_specified() {
             Ok(cli) => cli,
             Err(error) => panic!("{line}: {error}"),
         };
-        let action = kiban_cli::action_of(&cli.command);
+        let action = kiban_cli::action_of(&cli.command).unwrap_or_else(|| panic!("{line}: no action"));
         for (letter, role) in roles {
             let expected = allowed.contains(letter);
             assert_eq!(kiban_auth::is_allowed(&[role], action), expected, "{line} for {}", role.name());
