@@ -6,7 +6,7 @@
 //!
 //! The rules and their defaults ([`AnomalyPolicy::default`]), meant to stay silent on a normal working day
 //! of a small producer and to be tuned per deployment:
-//! - **bulk export**: more than 5 successful exports (`release`, `linkage-material-export`) by one user in
+//! - **bulk export**: more than 5 successful exports (`release-export`, `linkage-material-export`: a release itself stays sealed at the producer) by one user in
 //!   a rolling hour, or more than 1,000,000 records read or sent out by one user in a rolling 24 hours;
 //! - **outside hours**: any activity outside 07:00–22:00 Japan time (UTC+9, fixed: Japan has no DST);
 //! - **repeated failures**: more than 5 refused or failed operations (sign-in steps included) by one user
@@ -88,7 +88,7 @@ impl Default for AnomalyPolicy {
     fn default() -> AnomalyPolicy {
         AnomalyPolicy {
             export_actions: vec![
-                Action::Release.name().to_owned(),
+                Action::ReleaseExport.name().to_owned(),
                 Action::LinkageMaterialExport.name().to_owned(),
             ],
             max_exports_per_hour: 5,

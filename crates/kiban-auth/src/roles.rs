@@ -79,6 +79,7 @@ pub enum Action {
     Ingest,
     Link,
     Release,
+    ReleaseExport,
     OptoutAdd,
     OptoutList,
     LinkageMaterialExport,
@@ -102,12 +103,13 @@ pub enum Action {
 
 impl Action {
     /// Every action, in a fixed order.
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 25] = [
         Action::ProviderAdd,
         Action::ProviderList,
         Action::Ingest,
         Action::Link,
         Action::Release,
+        Action::ReleaseExport,
         Action::OptoutAdd,
         Action::OptoutList,
         Action::LinkageMaterialExport,
@@ -138,6 +140,7 @@ impl Action {
             Action::Ingest => "ingest",
             Action::Link => "link",
             Action::Release => "release",
+            Action::ReleaseExport => "release-export",
             Action::OptoutAdd => "optout-add",
             Action::OptoutList => "optout-list",
             Action::LinkageMaterialExport => "linkage-material-export",
@@ -208,6 +211,7 @@ pub fn allowed_roles(action: Action) -> &'static [Role] {
         Action::Ingest => &[IntakeOperator],
         Action::Link => &[Processor],
         Action::Release => &[Processor],
+        Action::ReleaseExport => &[Processor],
         Action::OptoutAdd => &[IntakeOperator],
         Action::OptoutList => &[IntakeOperator, Reviewer, Auditor],
         Action::LinkageMaterialExport => &[Processor],
@@ -249,6 +253,7 @@ mod tests {
         ingest                   x      .         .        .        .       .
         link                     .      x         .        .        .       .
         release                  .      x         .        .        .       .
+        release-export           .      x         .        .        .       .
         optout-add               x      .         .        .        .       .
         optout-list              x      .         x        .        x       .
         linkage-material-export  .      x         .        .        .       .

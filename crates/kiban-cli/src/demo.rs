@@ -1,7 +1,8 @@
 //! `kiban demo`: the whole pipeline once, on a synthetic cohort, on the embedded default store.
 //!
 //! generate (SS-MIX2, FHIR and CSV providers) → register providers → ingest each extract → link persons →
-//! anonymized release (Parquet + CSV + manifest) with its ledger line and audit entries → HTML report.
+//! anonymized release (Parquet + CSV + manifest, kept sealed under its own key) with its ledger line and
+//! audit entries → HTML report → the handover copy (`kiban release export`) in `handover/<release>`.
 //! Running it again is safe: the cohort is the same bytes, so intake recognizes the extracts and stores
 //! nothing twice; linkage is replaced; a new release (with its own ledger line) is made.
 
@@ -42,6 +43,8 @@ pub struct DemoOutcome {
     pub ingests: Vec<IngestOutcome>,
     pub linkage: LinkOutcome,
     pub release: ReleaseOutcome,
+    /// The handover copy of the release (`kiban release export`): what the recipient receives.
+    pub handover: crate::ExportOutcome,
     pub ledger_export: PathBuf,
     pub audit_export: PathBuf,
     pub n_audit_entries: u64,
@@ -137,6 +140,12 @@ pub fn demo(ctx: &Ctx, args: &DemoArgs) -> Result<DemoOutcome> {
     .context("making the release")?;
     lap("anonymize and release", &mut steps);
 
+    // 5. The handover copy: the sealed release opened and checked against its manifest.
+    let handover_dir = ctx.data_dir.join("handover").join(&release.release_id);
+    let handover = crate::export_release(ctx, &release.release_id, &handover_dir)
+        .context("exporting the release for handover")?;
+    lap("export for handover", &mut steps);
+
     let chain = ctx.store.verify_audit().context("verifying the audit log")?;
     let ledger_export = audit::export_ledger(ctx)?;
     let audit_export = audit::export_audit(ctx)?;
@@ -145,6 +154,7 @@ pub fn demo(ctx: &Ctx, args: &DemoArgs) -> Result<DemoOutcome> {
         ingests,
         linkage,
         release,
+        handover,
         ledger_export,
         audit_export,
         n_audit_entries: chain.chain.n_entries,
@@ -159,9 +169,11 @@ pub(crate) fn print_outcome(ctx: &Ctx, outcome: &DemoOutcome) {
     }
     link::print_outcome(&outcome.linkage);
     release::print_outcome(&outcome.release);
+    release::print_export(&outcome.handover);
     println!("\nwhere everything is:");
     println!("  synthetic cohort:   {}", outcome.cohort_dir.display());
-    println!("  release:            {}", outcome.release.dir.display());
+    println!("  release (sealed):   {}", outcome.release.dir.display());
+    println!("  handover copy:      {}", outcome.handover.to.display());
     println!("  report:             {}", outcome.release.report.display());
     println!("  ledger (Rule 12):   {}  (also `kiban ledger`)", outcome.ledger_export.display());
     println!(

@@ -36,7 +36,7 @@ pub use linkage_material::{
     import_linkage_material,
 };
 pub use optout::{OptoutArgs, OptoutOutcome, Requester, add_optout};
-pub use release::{ReleaseArgs, ReleaseOutcome, release};
+pub use release::{ExportOutcome, ReleaseArgs, ReleaseOutcome, export as export_release, release};
 pub use security::{
     DeletionOutcome, EnrollmentOutcome, EnrollmentToken, LoginOutcome, Principal, SecondFactor, add_user,
     after_command, anomaly_policy, authenticate, authenticate_with, authorize, change_password, delete_batch,
@@ -82,8 +82,8 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Link persons across providers (名寄せ).
     Link(LinkArgs),
-    /// Produce an anonymized release for a recipient.
-    Release(ReleaseArgs),
+    /// Produce a release for a recipient (kept sealed), or `release export` its handover copy.
+    Release(ReleaseCli),
     /// Record or list opt-out requests (提供停止の求め, Rules 27, 31, 32).
     #[command(subcommand)]
     Optout(OptoutCommand),
@@ -113,6 +113,28 @@ pub enum Command {
     /// (Rule 19).
     #[command(subcommand)]
     Delete(DeleteCommand),
+}
+
+/// `kiban release [--policy FILE | ...]` makes a release; `kiban release export ID --to DIR` hands one over.
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct ReleaseCli {
+    #[command(subcommand)]
+    pub command: Option<ReleaseCommand>,
+    #[command(flatten)]
+    pub args: ReleaseArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReleaseCommand {
+    /// Write the handover copy of a release (its files opened and checked against the manifest, with the
+    /// manifest and report) into a new folder; audited, and counted as an export.
+    Export {
+        release_id: String,
+        /// The folder to create for the copy.
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -347,7 +369,10 @@ pub fn action_of(command: &Command) -> Option<kiban_auth::Action> {
         Command::Provider(ProviderCommand::List) => Action::ProviderList,
         Command::Ingest(_) => Action::Ingest,
         Command::Link(_) => Action::Link,
-        Command::Release(_) => Action::Release,
+        Command::Release(ReleaseCli { command: None, .. }) => Action::Release,
+        Command::Release(ReleaseCli { command: Some(ReleaseCommand::Export { .. }), .. }) => {
+            Action::ReleaseExport
+        }
         Command::Optout(OptoutCommand::Add(_)) => Action::OptoutAdd,
         Command::Optout(OptoutCommand::List) => Action::OptoutList,
         Command::LinkageMaterial(LinkageMaterialCommand::Export(_)) => Action::LinkageMaterialExport,
@@ -408,10 +433,15 @@ fn run_with_ctx(ctx: &Ctx, principal: &security::Principal, command: Command) ->
             link::print_outcome(&outcome);
             Ok(outcome.n_records as u64)
         }
-        Command::Release(args) => {
+        Command::Release(ReleaseCli { command: None, args }) => {
             let outcome = release(ctx, &args)?;
             release::print_outcome(&outcome);
             Ok(outcome.n_persons_released as u64)
+        }
+        Command::Release(ReleaseCli { command: Some(ReleaseCommand::Export { release_id, to }), .. }) => {
+            let outcome = release::export(ctx, &release_id, &to)?;
+            release::print_export(&outcome);
+            Ok(outcome.n_persons)
         }
         Command::Optout(OptoutCommand::Add(args)) => {
             let outcome = add_optout(ctx, &args)?;

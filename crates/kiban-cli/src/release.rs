@@ -12,7 +12,7 @@ use kiban_crypto::{DateShiftKey, PseudonymKey};
 use kiban_engine::policy::Recipient;
 use kiban_engine::{LinkedPerson, Mode, ProcessInputs, ReleaseKeys, ReleasePolicy};
 use kiban_model::{LocalPatientId, NaiveDate, ProviderCode};
-use kiban_release::ReportContext;
+use kiban_release::{AtRest, ReportContext};
 use kiban_store::{LedgerEntry, ReleaseRecord};
 
 use crate::Ctx;
@@ -182,7 +182,12 @@ pub fn release(ctx: &Ctx, args: &ReleaseArgs) -> Result<ReleaseOutcome> {
     if staging.exists() {
         std::fs::remove_dir_all(&staging).with_context(|| format!("clearing {}", staging.display()))?;
     }
-    let manifest = kiban_release::write_release(&dataset, &release_id, &staging)
+    // The data files are sealed under the release's own data key as they are written: no plaintext
+    // data file touches the producer's disk, and deleting the release shreds the key.
+    let store_keys = ctx.store.keys()?;
+    let data_key = store_keys.keystore.get_or_create(&object, &store_keys.kek)?;
+    let at_rest = AtRest::Sealed { key: &data_key, object: &object };
+    let manifest = kiban_release::write_release_at(&dataset, &release_id, &staging, at_rest)
         .with_context(|| format!("writing release {release_id}"))?;
     let summary = dataset.summary();
     let context = ReportContext {
@@ -237,6 +242,79 @@ pub fn release(ctx: &Ctx, args: &ReleaseArgs) -> Result<ReleaseOutcome> {
     })
 }
 
+/// What `kiban release export` wrote.
+#[derive(Debug)]
+pub struct ExportOutcome {
+    pub release_id: String,
+    pub to: PathBuf,
+    pub n_files: usize,
+    pub bytes: u64,
+    /// Persons in the release: what the anomaly rules count as sent out.
+    pub n_persons: u64,
+}
+
+/// Makes the handover copy of a release (its plaintext files, manifest and report) in the new folder
+/// `to`, checking every file against the manifest, and records it in the audit log. The kept release
+/// stays sealed; this is the one way its data leaves the producer.
+///
+/// # Errors
+/// An unknown or deleted release, a folder that exists, a file that does not open or does not match the
+/// manifest (the partial copy is removed), or a store failure.
+pub fn export(ctx: &Ctx, release_id: &str, to: &Path) -> Result<ExportOutcome> {
+    let release = ctx
+        .store
+        .releases()?
+        .into_iter()
+        .find(|release| release.record.release_id == release_id)
+        .ok_or_else(|| anyhow::anyhow!("release {release_id} does not exist (see `kiban ledger`)"))?
+        .record;
+    let object = format!("release:{release_id}");
+    anyhow::ensure!(!ctx.store.is_deleted(&object)?, "release {release_id} was deleted");
+    let dir = ctx.data_dir.join("releases").join(release_id);
+    let store_keys = ctx.store.keys()?;
+    let exported = store_keys
+        .keystore
+        .load(&object, &store_keys.kek)
+        .map_err(anyhow::Error::new)
+        .and_then(|key| {
+            kiban_release::export_release(&dir, AtRest::Sealed { key: &key, object: &object }, to)
+                .map_err(anyhow::Error::new)
+        })
+        .with_context(|| format!("exporting release {release_id} to {}", to.display()));
+    let export = match exported {
+        Ok(export) => export,
+        Err(error) => {
+            ctx.audit_failure("release.export", &object, Outcome::Failure, &error);
+            return Err(error);
+        }
+    };
+    let detail = format!(
+        "{} persons, {} files, {} bytes, to {}",
+        release.n_persons,
+        export.n_files,
+        export.bytes,
+        to.display()
+    );
+    ctx.store.append_audit(ctx.event("release.export", &object, Outcome::Success, detail))?;
+    Ok(ExportOutcome {
+        release_id: release_id.to_owned(),
+        to: to.to_owned(),
+        n_files: export.n_files,
+        bytes: export.bytes,
+        n_persons: release.n_persons,
+    })
+}
+
+pub(crate) fn print_export(outcome: &ExportOutcome) {
+    println!(
+        "release {} exported to {}: {} files, {} bytes, each checked against the manifest",
+        outcome.release_id,
+        outcome.to.display(),
+        outcome.n_files,
+        outcome.bytes
+    );
+}
+
 pub(crate) fn print_outcome(outcome: &ReleaseOutcome) {
     println!(
         "release {} ({}): {} of {} persons released, {} suppressed, smallest class {}",
@@ -250,7 +328,7 @@ pub(crate) fn print_outcome(outcome: &ReleaseOutcome) {
     if outcome.n_persons_excluded > 0 {
         println!("  {} persons excluded by opt-out before processing", outcome.n_persons_excluded);
     }
-    println!("  files:  {}", outcome.dir.display());
+    println!("  files:  {} (sealed; hand over with `kiban release export`)", outcome.dir.display());
     println!("  report: {}", outcome.report.display());
     println!("  ledger line {} recorded for {}", outcome.ledger.id, outcome.ledger.recipient_name);
 }

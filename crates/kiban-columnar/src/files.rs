@@ -229,30 +229,41 @@ pub fn read_parquet(path: &Path, name: &str) -> Result<Table, TableError> {
 pub fn write_csv(table: &Table, path: &Path) -> Result<(), TableError> {
     let mut writer = CsvWriter::create(path, table)?;
     writer.write(table)?;
-    writer.finish()
+    writer.finish().map(drop)
 }
 
-/// Writes a table to a CSV file in chunks: the header once, then each chunk's rows.
-pub struct CsvWriter {
-    writer: csv::Writer<fs::File>,
+/// Writes a table as CSV in chunks: the header once, then each chunk's rows. Into a file
+/// ([`CsvWriter::create`]) or any sink ([`CsvWriter::from_writer`]).
+pub struct CsvWriter<W: std::io::Write = fs::File> {
+    writer: csv::Writer<W>,
     label: String,
     rows: usize,
 }
 
-impl CsvWriter {
+impl CsvWriter<fs::File> {
     /// Creates the file and writes the header of `shape`'s columns.
     ///
     /// # Errors
     /// [`TableError::File`] when the file cannot be created or written.
-    pub fn create(path: &Path, shape: &Table) -> Result<CsvWriter, TableError> {
+    pub fn create(path: &Path, shape: &Table) -> Result<CsvWriter<fs::File>, TableError> {
         let label = path.display().to_string();
-        let mut writer = csv::Writer::from_path(path)
-            .map_err(|err| file_error(&label, format!("creating: {}", csv_error(&err))))?;
+        let file = fs::File::create(path).map_err(|err| file_error(&label, format!("creating: {err}")))?;
+        CsvWriter::from_writer(file, shape, &label)
+    }
+}
+
+impl<W: std::io::Write> CsvWriter<W> {
+    /// Writes the header of `shape`'s columns into `sink`; `label` names the sink in errors.
+    ///
+    /// # Errors
+    /// [`TableError::File`] when the header cannot be written.
+    pub fn from_writer(sink: W, shape: &Table, label: &str) -> Result<CsvWriter<W>, TableError> {
+        let mut writer = csv::Writer::from_writer(sink);
         let header: Vec<&str> = shape.columns().iter().map(|column| column.name.as_str()).collect();
         writer
             .write_record(&header)
-            .map_err(|err| file_error(&label, format!("writing: {}", csv_error(&err))))?;
-        Ok(CsvWriter { writer, label, rows: 0 })
+            .map_err(|err| file_error(label, format!("writing: {}", csv_error(&err))))?;
+        Ok(CsvWriter { writer, label: label.to_owned(), rows: 0 })
     }
 
     /// Appends the rows of `chunk`.
@@ -270,12 +281,13 @@ impl CsvWriter {
         Ok(())
     }
 
-    /// Flushes the file.
+    /// Flushes what is buffered and returns the sink.
     ///
     /// # Errors
     /// [`TableError::File`] when the flush fails.
-    pub fn finish(mut self) -> Result<(), TableError> {
-        self.writer.flush().map_err(|err| file_error(&self.label, format!("writing: {err}")))
+    pub fn finish(self) -> Result<W, TableError> {
+        let label = self.label;
+        self.writer.into_inner().map_err(|err| file_error(&label, format!("writing: {}", err.error())))
     }
 }
 

@@ -18,6 +18,7 @@
 //! stored in the database; its identifier ([`Kek::id`]) is a keyed fingerprint, safe to store and print.
 
 use std::fmt;
+use std::io::{self, Read, Write};
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
@@ -166,9 +167,7 @@ impl DataKey {
     /// # Errors
     /// [`CryptoError::Randomness`], or [`CryptoError::TooLarge`] past 2^32 segments.
     pub fn seal(&self, label: &str, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let mut prefix = [0u8; NONCE_PREFIX_LEN];
-        getrandom::getrandom(&mut prefix).map_err(CryptoError::Randomness)?;
-        self.seal_with_prefix(label, plaintext, prefix)
+        self.seal_with_prefix(label, plaintext, random_prefix()?)
     }
 
     fn seal_with_prefix(
@@ -177,24 +176,14 @@ impl DataKey {
         plaintext: &[u8],
         prefix: [u8; NONCE_PREFIX_LEN],
     ) -> Result<Vec<u8>, CryptoError> {
-        let mut header = Vec::with_capacity(HEADER_LEN);
-        header.extend_from_slice(MAGIC);
-        header.extend_from_slice(&prefix);
-        header.extend_from_slice(&(SEGMENT_LEN as u32).to_be_bytes());
-        let aad = [header.as_slice(), label.as_bytes()].concat();
+        let (mut segments, header) = Segments::start(self, label, prefix);
         let n_segments = plaintext.len() / SEGMENT_LEN + 1;
         let mut out = Vec::with_capacity(HEADER_LEN + plaintext.len() + n_segments * TAG_LEN);
         out.extend_from_slice(&header);
-        let cipher = self.cipher();
         for index in 0..n_segments {
             let start = index * SEGMENT_LEN;
             let end = (start + SEGMENT_LEN).min(plaintext.len());
-            let counter = u32::try_from(index).map_err(|_| CryptoError::TooLarge)?;
-            let nonce = segment_nonce(&prefix, counter, index + 1 == n_segments);
-            let sealed = cipher
-                .encrypt(Nonce::from_slice(&nonce), Payload { msg: &plaintext[start..end], aad: &aad })
-                .map_err(|_| CryptoError::Seal)?;
-            out.extend_from_slice(&sealed);
+            out.extend_from_slice(&segments.seal_next(&plaintext[start..end], index + 1 == n_segments)?);
         }
         Ok(out)
     }
@@ -206,10 +195,107 @@ impl DataKey {
     /// [`CryptoError::Open`] naming the first segment that fails authentication (wrong key, wrong object,
     /// altered, reordered, truncated or extended).
     pub fn open(&self, label: &str, sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        if sealed.len() < HEADER_LEN || &sealed[..MAGIC.len()] != MAGIC {
+        let header = sealed.get(..HEADER_LEN).ok_or(CryptoError::NotSealed)?;
+        let mut segments = Segments::resume(self, label, header)?;
+        let sealed_segment = segments.sealed_len;
+        let body = &sealed[HEADER_LEN..];
+        // Every segment but the last is full; the last may hold no plaintext but always has its tag.
+        let n_segments = body.len().div_ceil(sealed_segment).max(1);
+        let mut out = Vec::with_capacity(body.len());
+        for index in 0..n_segments {
+            let start = index * sealed_segment;
+            let end = (start + sealed_segment).min(body.len());
+            out.extend_from_slice(&segments.open_next(&body[start..end], index + 1 == n_segments)?);
+        }
+        Ok(out)
+    }
+
+    /// Seals everything written to the returned writer as one file of object `label`, a segment at a
+    /// time, into `sink`: the same bytes [`DataKey::seal`] makes, without holding the file in memory.
+    /// Call [`SealWriter::finish`] at the end; a writer dropped without it leaves a file that does not open
+    /// (its last segment is missing).
+    ///
+    /// # Errors
+    /// Writing the header to `sink`, or the operating system's random number generator.
+    pub fn seal_writer<W: Write>(&self, label: &str, mut sink: W) -> io::Result<SealWriter<W>> {
+        let prefix = random_prefix().map_err(io::Error::other)?;
+        let (segments, header) = Segments::start(self, label, prefix);
+        sink.write_all(&header)?;
+        Ok(SealWriter { sink, segments, buffer: Vec::with_capacity(SEGMENT_LEN) })
+    }
+
+    /// Reads a file sealed by [`DataKey::seal`] or a [`SealWriter`] for `label` as plaintext, a segment at
+    /// a time. Each segment is authenticated before any of its bytes are returned; a failure is an
+    /// [`io::ErrorKind::InvalidData`] error carrying the [`CryptoError`].
+    ///
+    /// # Errors
+    /// Reading the header, or [`CryptoError::NotSealed`] (as `InvalidData`).
+    pub fn open_reader<R: Read>(&self, label: &str, mut source: R) -> io::Result<OpenReader<R>> {
+        let mut header = [0u8; HEADER_LEN];
+        let n = read_up_to(&mut source, &mut header)?;
+        if n < HEADER_LEN {
+            return Err(invalid_data(CryptoError::NotSealed));
+        }
+        let segments = Segments::resume(self, label, &header).map_err(invalid_data)?;
+        let mut reader = OpenReader { source, segments, next: Vec::new(), plain: Vec::new(), position: 0 };
+        reader.next = reader.read_sealed_segment()?;
+        Ok(reader)
+    }
+}
+
+fn random_prefix() -> Result<[u8; NONCE_PREFIX_LEN], CryptoError> {
+    let mut prefix = [0u8; NONCE_PREFIX_LEN];
+    getrandom::getrandom(&mut prefix).map_err(CryptoError::Randomness)?;
+    Ok(prefix)
+}
+
+fn invalid_data(error: CryptoError) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, error)
+}
+
+/// Reads until `buffer` is full or the source ends; returns the bytes read.
+fn read_up_to(source: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match source.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(filled)
+}
+
+/// The STREAM state of one sealed file: its cipher, nonce prefix, associated data and the counter of the
+/// next segment. The whole-buffer and streaming forms both go through it, so they make the same bytes.
+struct Segments {
+    cipher: ChaCha20Poly1305,
+    prefix: [u8; NONCE_PREFIX_LEN],
+    aad: Vec<u8>,
+    /// Sealed bytes per full segment (plaintext segment size plus the tag).
+    sealed_len: usize,
+    next: usize,
+}
+
+impl Segments {
+    /// A new file: its state and its header.
+    fn start(key: &DataKey, label: &str, prefix: [u8; NONCE_PREFIX_LEN]) -> (Segments, Vec<u8>) {
+        let mut header = Vec::with_capacity(HEADER_LEN);
+        header.extend_from_slice(MAGIC);
+        header.extend_from_slice(&prefix);
+        header.extend_from_slice(&(SEGMENT_LEN as u32).to_be_bytes());
+        let aad = [header.as_slice(), label.as_bytes()].concat();
+        let segments =
+            Segments { cipher: key.cipher(), prefix, aad, sealed_len: SEGMENT_LEN + TAG_LEN, next: 0 };
+        (segments, header)
+    }
+
+    /// An existing file, from its header.
+    fn resume(key: &DataKey, label: &str, header: &[u8]) -> Result<Segments, CryptoError> {
+        if header.len() != HEADER_LEN || &header[..MAGIC.len()] != MAGIC {
             return Err(CryptoError::NotSealed);
         }
-        let header = &sealed[..HEADER_LEN];
         let mut prefix = [0u8; NONCE_PREFIX_LEN];
         prefix.copy_from_slice(&header[MAGIC.len()..MAGIC.len() + NONCE_PREFIX_LEN]);
         let segment_len =
@@ -217,24 +303,127 @@ impl DataKey {
         if segment_len == 0 {
             return Err(CryptoError::NotSealed);
         }
-        let sealed_segment = segment_len as usize + TAG_LEN;
         let aad = [header, label.as_bytes()].concat();
-        let body = &sealed[HEADER_LEN..];
-        // Every segment but the last is full; the last may hold no plaintext but always has its tag.
-        let n_segments = body.len().div_ceil(sealed_segment).max(1);
-        let cipher = self.cipher();
-        let mut out = Vec::with_capacity(body.len());
-        for index in 0..n_segments {
-            let start = index * sealed_segment;
-            let end = (start + sealed_segment).min(body.len());
-            let counter = u32::try_from(index).map_err(|_| CryptoError::TooLarge)?;
-            let nonce = segment_nonce(&prefix, counter, index + 1 == n_segments);
-            let plain = cipher
-                .decrypt(Nonce::from_slice(&nonce), Payload { msg: &body[start..end], aad: &aad })
-                .map_err(|_| CryptoError::Open { segment: index })?;
-            out.extend_from_slice(&plain);
+        Ok(Segments {
+            cipher: key.cipher(),
+            prefix,
+            aad,
+            sealed_len: segment_len as usize + TAG_LEN,
+            next: 0,
+        })
+    }
+
+    fn nonce(&mut self, last: bool) -> Result<[u8; NONCE_LEN], CryptoError> {
+        let counter = u32::try_from(self.next).map_err(|_| CryptoError::TooLarge)?;
+        self.next += 1;
+        Ok(segment_nonce(&self.prefix, counter, last))
+    }
+
+    fn seal_next(&mut self, plain: &[u8], last: bool) -> Result<Vec<u8>, CryptoError> {
+        let nonce = self.nonce(last)?;
+        self.cipher
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad: &self.aad })
+            .map_err(|_| CryptoError::Seal)
+    }
+
+    fn open_next(&mut self, sealed: &[u8], last: bool) -> Result<Vec<u8>, CryptoError> {
+        let segment = self.next;
+        let nonce = self.nonce(last)?;
+        self.cipher
+            .decrypt(Nonce::from_slice(&nonce), Payload { msg: sealed, aad: &self.aad })
+            .map_err(|_| CryptoError::Open { segment })
+    }
+}
+
+/// Seals what is written to it into a sink, a segment at a time ([`DataKey::seal_writer`]).
+pub struct SealWriter<W: Write> {
+    sink: W,
+    segments: Segments,
+    buffer: Vec<u8>,
+}
+
+impl<W: Write> SealWriter<W> {
+    /// Seals the last segment, flushes the sink and returns it.
+    ///
+    /// # Errors
+    /// Writing to the sink.
+    pub fn finish(mut self) -> io::Result<W> {
+        let last = self.segments.seal_next(&self.buffer, true).map_err(io::Error::other)?;
+        self.sink.write_all(&last)?;
+        self.sink.flush()?;
+        Ok(self.sink)
+    }
+}
+
+impl<W: Write> Write for SealWriter<W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        // A full segment is sealed as not-last as soon as it is full: the last segment is always the
+        // (possibly empty) remainder sealed by `finish`, exactly as `DataKey::seal` splits a buffer.
+        let n = bytes.len().min(SEGMENT_LEN - self.buffer.len());
+        self.buffer.extend_from_slice(&bytes[..n]);
+        if self.buffer.len() == SEGMENT_LEN {
+            let sealed = self.segments.seal_next(&self.buffer, false).map_err(io::Error::other)?;
+            self.sink.write_all(&sealed)?;
+            self.buffer.clear();
         }
-        Ok(out)
+        Ok(n)
+    }
+
+    /// Flushes the sink; a partly filled segment stays buffered until it is full or the file ends.
+    fn flush(&mut self) -> io::Result<()> {
+        self.sink.flush()
+    }
+}
+
+impl<W: Write> fmt::Debug for SealWriter<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SealWriter(segment {})", self.segments.next)
+    }
+}
+
+/// Reads a sealed file as plaintext, a segment at a time ([`DataKey::open_reader`]).
+pub struct OpenReader<R: Read> {
+    source: R,
+    segments: Segments,
+    /// The next sealed segment, read ahead so that the last one is known to be last.
+    next: Vec<u8>,
+    plain: Vec<u8>,
+    position: usize,
+}
+
+impl<R: Read> OpenReader<R> {
+    fn read_sealed_segment(&mut self) -> io::Result<Vec<u8>> {
+        let mut segment = vec![0u8; self.segments.sealed_len];
+        let n = read_up_to(&mut self.source, &mut segment)?;
+        segment.truncate(n);
+        Ok(segment)
+    }
+}
+
+impl<R: Read> Read for OpenReader<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        // The file's segments are 1 or more; `next` is empty only once the last one has been opened (or
+        // the body was empty, which opens as a last segment without its tag and fails).
+        while self.position == self.plain.len() {
+            if self.next.is_empty() && self.segments.next > 0 {
+                return Ok(0);
+            }
+            let current = std::mem::take(&mut self.next);
+            self.next = self.read_sealed_segment()?;
+            let last = self.next.is_empty();
+            self.plain = self.segments.open_next(&current, last).map_err(invalid_data)?;
+            self.position = 0;
+        }
+        let n = out.len().min(self.plain.len() - self.position);
+        out[..n].copy_from_slice(&self.plain[self.position..self.position + n]);
+        self.position += n;
+        Ok(n)
+    }
+}
+
+impl<R: Read> fmt::Debug for OpenReader<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OpenReader(segment {})", self.segments.next)
     }
 }
 
@@ -279,6 +468,72 @@ mod tests {
                 "another key ({len})"
             );
         }
+    }
+
+    /// Reads everything from a reader over `sealed`, in small reads.
+    fn read_streaming(key: &DataKey, label: &str, sealed: &[u8]) -> io::Result<Vec<u8>> {
+        let mut reader = key.open_reader(label, sealed)?;
+        let mut out = Vec::new();
+        let mut buffer = [0u8; 1000];
+        loop {
+            let n = reader.read(&mut buffer)?;
+            if n == 0 {
+                return Ok(out);
+            }
+            out.extend_from_slice(&buffer[..n]);
+        }
+    }
+
+    #[test]
+    fn streaming_and_whole_buffer_forms_read_each_other() {
+        let key = DataKey::from_bytes([1; KEY_LEN]);
+        for len in
+            [0, 1, SEGMENT_LEN - 1, SEGMENT_LEN, SEGMENT_LEN + 1, 2 * SEGMENT_LEN, 3 * SEGMENT_LEN + 17]
+        {
+            let plain: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+            // Written in uneven pieces that straddle segment boundaries.
+            let mut writer = key.seal_writer("release:R1/csv/a.csv", Vec::new()).expect("writer");
+            for piece in plain.chunks(7_777) {
+                writer.write_all(piece).expect("write");
+            }
+            let streamed = writer.finish().expect("finish");
+            assert_eq!(streamed.len(), key.seal("x", &plain).expect("seal").len(), "same size ({len})");
+            assert_eq!(key.open("release:R1/csv/a.csv", &streamed).expect("open"), plain, "length {len}");
+            let whole = key.seal("release:R1/csv/a.csv", &plain).expect("seal");
+            assert_eq!(read_streaming(&key, "release:R1/csv/a.csv", &whole).expect("read"), plain);
+            assert_eq!(read_streaming(&key, "release:R1/csv/a.csv", &streamed).expect("read"), plain);
+            assert!(read_streaming(&key, "release:R1/csv/b.csv", &streamed).is_err(), "label ({len})");
+        }
+    }
+
+    #[test]
+    fn a_streamed_file_that_is_cut_altered_or_unfinished_does_not_read() {
+        let key = DataKey::from_bytes([3; KEY_LEN]);
+        let plain: Vec<u8> = (0..(2 * SEGMENT_LEN + 100)).map(|i| i as u8).collect();
+        let mut writer = key.seal_writer("release:R2/a", Vec::new()).expect("writer");
+        writer.write_all(&plain).expect("write");
+        let sealed = writer.finish().expect("finish");
+        let segment = SEGMENT_LEN + TAG_LEN;
+        let cut = read_streaming(&key, "release:R2/a", &sealed[..HEADER_LEN + 2 * segment]).unwrap_err();
+        assert_eq!(cut.kind(), io::ErrorKind::InvalidData);
+        assert!(cut.to_string().contains("segment 1"), "{cut}");
+        let mut flipped = sealed.clone();
+        flipped[HEADER_LEN + segment + 3] ^= 1;
+        // The first segment still authenticates and is returned; the altered one is refused.
+        let mut reader = key.open_reader("release:R2/a", flipped.as_slice()).expect("header");
+        let mut first = vec![0u8; SEGMENT_LEN];
+        reader.read_exact(&mut first).expect("first segment");
+        assert_eq!(first, plain[..SEGMENT_LEN]);
+        assert!(reader.read(&mut [0u8; 10]).is_err());
+        // A writer dropped before `finish` leaves a file without its last segment.
+        let mut unfinished = Vec::new();
+        {
+            let mut writer = key.seal_writer("release:R2/a", &mut unfinished).expect("writer");
+            writer.write_all(&plain).expect("write");
+        }
+        assert!(read_streaming(&key, "release:R2/a", &unfinished).is_err());
+        assert!(key.open_reader("release:R2/a", &b"PAR1"[..]).is_err());
+        assert!(read_streaming(&key, "release:R2/a", &sealed[..HEADER_LEN]).is_err(), "no body");
     }
 
     #[test]

@@ -38,7 +38,7 @@ mod checkpoint;
 mod envelope;
 
 pub use checkpoint::CheckpointSigner;
-pub use envelope::{DataKey, Kek, SEGMENT_LEN, WrappedKey, is_sealed};
+pub use envelope::{DataKey, Kek, OpenReader, SEGMENT_LEN, SealWriter, WrappedKey, is_sealed};
 
 #[cfg(test)]
 mod tests;

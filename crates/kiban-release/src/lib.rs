@@ -16,10 +16,14 @@ use kiban_engine::AnonymizedDataset;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+mod at_rest;
 mod fhir;
 mod report;
 pub mod table_report;
+pub use at_rest::{AtRest, Export, export_release};
 pub use report::{ReportContext, write_report};
+
+use at_rest::DataFile;
 
 /// Why writing a release failed.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +36,10 @@ pub enum ReleaseError {
     Json { what: &'static str, source: serde_json::Error },
     #[error("release folder {0} already exists: choose another release ID")]
     AlreadyPublished(PathBuf),
+    #[error("{0} already exists: export into a new folder")]
+    ExportTarget(PathBuf),
+    #[error("{path} does not match the release manifest (size or SHA-256)")]
+    Checksum { path: String },
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> ReleaseError + '_ {
@@ -77,9 +85,8 @@ impl Manifest {
 /// Persons whose rows are built and written together: bounds the memory of a large release.
 const PERSONS_PER_CHUNK: usize = 10_000;
 
-/// Writes every table of `dataset` into `staging` as Parquet and CSV, plus `manifest.json`. Tables are
-/// built and written a chunk of persons at a time, so memory stays flat however large the release.
-/// Output is deterministic: the same dataset gives byte-identical files.
+/// Writes every table of `dataset` into `staging` as plain Parquet and CSV files, plus `manifest.json`:
+/// [`write_release_at`] with [`AtRest::Plain`].
 ///
 /// # Errors
 /// [`ReleaseError`] naming the file that could not be written.
@@ -87,6 +94,22 @@ pub fn write_release(
     dataset: &AnonymizedDataset<'_>,
     release_id: &str,
     staging: &Path,
+) -> Result<Manifest, ReleaseError> {
+    write_release_at(dataset, release_id, staging, AtRest::Plain)
+}
+
+/// Writes every table of `dataset` into `staging` as Parquet and CSV (and FHIR NDJSON when the policy
+/// asks), stored as `at_rest` says, plus `manifest.json` listing each file's plaintext size and SHA-256.
+/// Tables are built and written a chunk of persons at a time, so memory stays flat however large the
+/// release. Output is deterministic: the same dataset gives byte-identical plaintext.
+///
+/// # Errors
+/// [`ReleaseError`] naming the file that could not be written.
+pub fn write_release_at(
+    dataset: &AnonymizedDataset<'_>,
+    release_id: &str,
+    staging: &Path,
+    at_rest: AtRest<'_>,
 ) -> Result<Manifest, ReleaseError> {
     fs::create_dir_all(staging.join("parquet")).map_err(io_error(staging))?;
     fs::create_dir_all(staging.join("csv")).map_err(io_error(staging))?;
@@ -99,7 +122,7 @@ pub fn write_release(
         let tables = chunk?;
         if writers.is_empty() {
             for table in &tables {
-                writers.push(TableWriters::create(staging, table, fhir)?);
+                writers.push(TableWriters::create(staging, table, fhir, at_rest)?);
             }
         }
         for (table, writers) in tables.iter().zip(&mut writers) {
@@ -108,7 +131,7 @@ pub fn write_release(
     }
     let mut files = Vec::new();
     for writers in writers {
-        files.extend(writers.finish(staging)?);
+        files.extend(writers.finish()?);
     }
     let manifest = Manifest {
         release_id: release_id.to_owned(),
@@ -124,9 +147,9 @@ pub fn write_release(
 /// The open files of one table: Parquet, CSV and, when asked, FHIR NDJSON.
 struct TableWriters {
     table: String,
-    parquet: kiban_columnar::ParquetWriter<io::BufWriter<fs::File>>,
-    csv: kiban_columnar::CsvWriter,
-    fhir: Option<(String, io::BufWriter<fs::File>)>,
+    parquet: (String, kiban_columnar::ParquetWriter<DataFile>),
+    csv: (String, kiban_columnar::CsvWriter<DataFile>),
+    fhir: Option<(String, DataFile)>,
     rows: usize,
 }
 
@@ -135,19 +158,22 @@ impl TableWriters {
         staging: &Path,
         shape: &kiban_columnar::Table,
         fhir: bool,
+        at_rest: AtRest<'_>,
     ) -> Result<TableWriters, ReleaseError> {
         let table = shape.name().to_owned();
-        let path = staging.join(format!("parquet/{table}.parquet"));
-        let file = fs::File::create(&path).map_err(io_error(&path))?;
-        let parquet =
-            kiban_columnar::ParquetWriter::new(io::BufWriter::new(file), shape, &path.display().to_string())?;
-        let csv = kiban_columnar::CsvWriter::create(&staging.join(format!("csv/{table}.csv")), shape)?;
+        let relative = format!("parquet/{table}.parquet");
+        let file = DataFile::create(staging, &relative, at_rest)?;
+        let label = |relative: &str| staging.join(relative).display().to_string();
+        let parquet = kiban_columnar::ParquetWriter::new(file, shape, &label(&relative))?;
+        let parquet = (relative, parquet);
+        let relative = format!("csv/{table}.csv");
+        let file = DataFile::create(staging, &relative, at_rest)?;
+        let csv = (relative.clone(), kiban_columnar::CsvWriter::from_writer(file, shape, &label(&relative))?);
         let fhir = match fhir.then(|| fhir::resource_type(&table)).flatten() {
             Some(resource) => {
                 let relative = format!("fhir/{resource}.ndjson");
-                let path = staging.join(&relative);
-                let file = fs::File::create(&path).map_err(io_error(&path))?;
-                Some((relative, io::BufWriter::new(file)))
+                let file = DataFile::create(staging, &relative, at_rest)?;
+                Some((relative, file))
             }
             None => None,
         };
@@ -155,8 +181,8 @@ impl TableWriters {
     }
 
     fn write(&mut self, chunk: &kiban_columnar::Table) -> Result<(), ReleaseError> {
-        self.parquet.write(chunk)?;
-        self.csv.write(chunk)?;
+        self.parquet.1.write(chunk)?;
+        self.csv.1.write(chunk)?;
         if let Some((relative, out)) = &mut self.fhir {
             let path = PathBuf::from(relative.as_str());
             fhir::write_rows(chunk, self.rows, out).map_err(io_error(&path))?;
@@ -165,33 +191,26 @@ impl TableWriters {
         Ok(())
     }
 
-    /// Closes the files and lists them with their sizes and checksums.
-    fn finish(self, staging: &Path) -> Result<Vec<ManifestFile>, ReleaseError> {
-        let mut sink = self.parquet.finish()?;
-        io::Write::flush(&mut sink).map_err(io_error(staging))?;
-        self.csv.finish()?;
+    /// Closes the files and lists them with their plaintext sizes and checksums.
+    fn finish(self) -> Result<Vec<ManifestFile>, ReleaseError> {
         let mut written = vec![
-            (format!("parquet/{}.parquet", self.table), "parquet"),
-            (format!("csv/{}.csv", self.table), "csv"),
+            (self.parquet.0, "parquet", self.parquet.1.finish()?.finish()?),
+            (self.csv.0, "csv", self.csv.1.finish()?.finish()?),
         ];
-        if let Some((relative, mut out)) = self.fhir {
-            io::Write::flush(&mut out).map_err(io_error(&staging.join(&relative)))?;
-            written.push((relative, "fhir-ndjson"));
+        if let Some((relative, out)) = self.fhir {
+            written.push((relative, "fhir-ndjson", out.finish()?));
         }
-        written
+        Ok(written
             .into_iter()
-            .map(|(relative, format)| {
-                let (bytes, sha256) = hash_file(&staging.join(&relative))?;
-                Ok(ManifestFile {
-                    path: relative,
-                    table: self.table.clone(),
-                    format: format.to_owned(),
-                    rows: self.rows,
-                    bytes,
-                    sha256,
-                })
+            .map(|(path, format, (bytes, sha256))| ManifestFile {
+                path,
+                table: self.table.clone(),
+                format: format.to_owned(),
+                rows: self.rows,
+                bytes,
+                sha256,
             })
-            .collect()
+            .collect())
     }
 }
 

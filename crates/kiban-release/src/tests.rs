@@ -106,3 +106,91 @@ fn publish_refuses_to_overwrite() {
     std::fs::create_dir(&staging).unwrap();
     assert!(matches!(publish(&staging, &final_dir), Err(ReleaseError::AlreadyPublished(_))));
 }
+
+/// Every file under `dir`, relative, with its bytes.
+fn files_of(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for sub in ["parquet", "csv", "fhir"] {
+        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else { continue };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            files.insert(
+                format!("{sub}/{}", path.file_name().unwrap().to_string_lossy()),
+                std::fs::read(path).unwrap(),
+            );
+        }
+    }
+    files
+}
+
+#[test]
+fn a_sealed_release_holds_no_plaintext_and_exports_to_the_plain_files() {
+    with_dataset(|dataset| {
+        let root = tempfile::tempdir().unwrap();
+        let plain = write_release(dataset, "R0004", &root.path().join("plain")).unwrap();
+        let key = kiban_crypto::DataKey::from_bytes([5; 32]);
+        let at_rest = AtRest::Sealed { key: &key, object: "release:R0004" };
+        let kept = root.path().join("kept");
+        let sealed = write_release_at(dataset, "R0004", &kept, at_rest).unwrap();
+        assert_eq!(sealed, plain, "the manifest lists the plaintext, sealed or not");
+
+        let plain_files = files_of(&root.path().join("plain"));
+        let persons = dataset.tables().unwrap().into_iter().find(|table| table.name() == "persons").unwrap();
+        let pseudonym = persons.column("person").unwrap().data.text_at(0).unwrap();
+        let kept_files = files_of(&kept);
+        assert_eq!(kept_files.len(), plain_files.len());
+        for (path, bytes) in &kept_files {
+            assert!(kiban_crypto::is_sealed(bytes), "{path} is sealed");
+            assert!(!bytes.windows(pseudonym.len()).any(|w| w == pseudonym.as_bytes()), "{path}");
+            assert!(!bytes.windows(4).any(|w| w == b"PAR1"), "{path} shows no Parquet structure");
+        }
+        assert!(!verify_release(&kept).unwrap().is_empty(), "sealed files are not the manifest's plaintext");
+
+        // The handover copy is the plain release, byte for byte, and verifies.
+        let handover = root.path().join("handover");
+        let export = export_release(&kept, at_rest, &handover).unwrap();
+        assert_eq!(export.n_files, plain_files.len());
+        assert_eq!(export.copied, vec!["manifest.json".to_owned()]);
+        assert_eq!(files_of(&handover), plain_files);
+        assert!(verify_release(&handover).unwrap().is_empty());
+        assert!(matches!(export_release(&kept, at_rest, &handover), Err(ReleaseError::ExportTarget(_))));
+    });
+}
+
+#[test]
+fn export_refuses_a_wrong_key_an_altered_file_and_a_forged_manifest() {
+    with_dataset(|dataset| {
+        let root = tempfile::tempdir().unwrap();
+        let key = kiban_crypto::DataKey::from_bytes([5; 32]);
+        let at_rest = AtRest::Sealed { key: &key, object: "release:R0005" };
+        let kept = root.path().join("kept");
+        write_release_at(dataset, "R0005", &kept, at_rest).unwrap();
+        let to = root.path().join("out");
+
+        let other = kiban_crypto::DataKey::from_bytes([6; 32]);
+        let error = export_release(&kept, AtRest::Sealed { key: &other, object: "release:R0005" }, &to);
+        assert!(matches!(error, Err(ReleaseError::Io { .. })), "{error:?}");
+        assert!(!to.exists(), "a failed export leaves no partial copy");
+        let error = export_release(&kept, AtRest::Sealed { key: &key, object: "release:R0006" }, &to);
+        assert!(matches!(error, Err(ReleaseError::Io { .. })), "another release's label");
+
+        // Files swapped between tables do not open under their new names.
+        let (a, b) = (kept.join("csv/persons.csv"), kept.join("csv/diagnoses.csv"));
+        let (bytes_a, bytes_b) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+        std::fs::write(&a, &bytes_b).unwrap();
+        std::fs::write(&b, &bytes_a).unwrap();
+        let error = export_release(&kept, at_rest, &to).unwrap_err();
+        assert!(error.to_string().contains("csv/"), "{error}");
+        std::fs::write(&a, &bytes_a).unwrap();
+        std::fs::write(&b, &bytes_b).unwrap();
+        export_release(&kept, at_rest, &to).unwrap();
+        std::fs::remove_dir_all(&to).unwrap();
+
+        // A manifest naming a path outside the release's folders is refused.
+        let manifest_path = kept.join("manifest.json");
+        let manifest = std::fs::read_to_string(&manifest_path).unwrap();
+        std::fs::write(&manifest_path, manifest.replacen("\"csv/persons.csv\"", "\"csv/../../x\"", 1))
+            .unwrap();
+        assert!(matches!(export_release(&kept, at_rest, &to), Err(ReleaseError::Checksum { .. })));
+    });
+}

@@ -47,7 +47,7 @@ fn a_normal_working_day_raises_nothing() {
 #[test]
 fn the_sixth_export_in_an_hour_is_a_bulk_export() {
     let exports: Vec<ActivityEvent> =
-        (0..5).map(|n| event(jst(10, 10 * n), "release", EventOutcome::Success, 10)).collect();
+        (0..5).map(|n| event(jst(10, 10 * n), "release-export", EventOutcome::Success, 10)).collect();
     let sixth = event(jst(10, 55), "linkage-material-export", EventOutcome::Success, 10);
     let found = detect(&AnomalyPolicy::default(), &exports, &sixth);
     assert_eq!(
@@ -59,7 +59,9 @@ fn the_sixth_export_in_an_hour_is_a_bulk_export() {
     );
     // Five in the hour is fine; so are six spread over more than an hour.
     assert_eq!(kinds(&exports[..4], &sixth), []);
-    assert_eq!(kinds(&exports, &event(jst(11, 1), "release", EventOutcome::Success, 10)), []);
+    assert_eq!(kinds(&exports, &event(jst(11, 1), "release-export", EventOutcome::Success, 10)), []);
+    // Making a release is not an export: its files stay sealed at the producer.
+    assert_eq!(kinds(&exports, &event(jst(10, 55), "release", EventOutcome::Success, 10)), []);
     // Another user's exports, failed exports and non-export actions do not count.
     let others: Vec<ActivityEvent> =
         exports.iter().map(|export| ActivityEvent { user: "sato".to_owned(), ..export.clone() }).collect();

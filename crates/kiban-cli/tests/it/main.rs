@@ -79,6 +79,15 @@ fn birth_dates(records: &[PatientRecord]) -> std::collections::HashSet<String> {
     births
 }
 
+/// The handover copy of a release (`kiban release export`), made once per test in the data directory.
+fn exported(ctx: &Ctx, release_id: &str) -> std::path::PathBuf {
+    let to = ctx.data_dir.join("test-handover").join(release_id);
+    if !to.exists() {
+        kiban_cli::export_release(ctx, release_id, &to).unwrap();
+    }
+    to
+}
+
 fn release_tables(dir: &Path) -> Vec<Table> {
     let mut tables = Vec::new();
     for entry in std::fs::read_dir(dir.join("parquet")).unwrap() {
@@ -100,7 +109,16 @@ fn demo_release_holds_no_identifier_and_is_five_anonymous() {
     let short: std::collections::HashSet<&str> = short.iter().map(String::as_str).collect();
 
     // Scan every cell of every Parquet table.
-    let tables = release_tables(&outcome.release.dir);
+    // What the producer keeps is sealed: every data file, no Parquet or CSV in the clear.
+    for entry in walk(&outcome.release.dir) {
+        let name = entry.file_name().unwrap().to_string_lossy().into_owned();
+        let bytes = std::fs::read(&entry).unwrap();
+        match name.as_str() {
+            "manifest.json" | "report.html" | "report.json" => {}
+            _ => assert!(kiban_crypto::is_sealed(&bytes), "{} is kept in the clear", entry.display()),
+        }
+    }
+    let tables = release_tables(&outcome.handover.to);
     assert_eq!(tables.len(), 6, "persons, encounters, diagnoses, prescriptions, labs, procedures");
     let mut n_cells = 0usize;
     for table in &tables {
@@ -142,7 +160,7 @@ fn demo_release_holds_no_identifier_and_is_five_anonymous() {
     }
 
     // Scan the raw bytes of every released file (CSV and Parquet) for the long identifiers.
-    for entry in walk(&outcome.release.dir) {
+    for entry in walk(&outcome.handover.to) {
         let bytes = std::fs::read(&entry).unwrap();
         let text = String::from_utf8_lossy(&bytes);
         for value in &long {
@@ -164,12 +182,15 @@ fn demo_release_holds_no_identifier_and_is_five_anonymous() {
     assert_eq!(persons.n_rows(), outcome.release.n_persons_released);
 
     // The manifest checks out, the ledger and audit log record the release.
-    assert!(kiban_release::verify_release(&outcome.release.dir).unwrap().is_empty());
+    assert!(kiban_release::verify_release(&outcome.handover.to).unwrap().is_empty());
+    assert_eq!(outcome.handover.n_files, 12, "Parquet and CSV of six tables");
     let ledger = ctx.store.ledger().unwrap();
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].release_id.as_deref(), Some(outcome.release.release_id.as_str()));
     let entries = ctx.store.audit_entries().unwrap();
     assert!(entries.iter().any(|entry| entry.event.action == "release.write"));
+    assert!(entries.iter().any(|entry| entry.event.action == "release.export"
+        && entry.event.object == format!("release:{}", outcome.release.release_id)));
     assert_eq!(entries.iter().filter(|entry| entry.event.action == "ingest.batch").count(), 3);
     ctx.store.verify_audit().unwrap();
     assert!(outcome.release.report.exists());
@@ -201,7 +222,7 @@ fn rerunning_the_demo_stores_nothing_twice() {
             .map(|row| persons.column("person").unwrap().data.text_at(row).unwrap())
             .collect()
     };
-    let (a, b) = (pseudonyms(&first.release.dir), pseudonyms(&second.release.dir));
+    let (a, b) = (pseudonyms(&first.handover.to), pseudonyms(&second.handover.to));
     assert_eq!(a.len(), b.len());
     assert!(a.iter().all(|pseudonym| !b.contains(pseudonym)));
     ctx.store.verify_audit().unwrap();

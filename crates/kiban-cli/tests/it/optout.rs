@@ -66,7 +66,7 @@ fn release_args() -> ReleaseArgs {
 fn a_person_who_opts_out_is_in_no_later_release() {
     let dir = tempfile::tempdir().unwrap();
     let (ctx, first) = small_demo(dir.path());
-    let before = released_pseudonyms(&first.release.dir);
+    let before = released_pseudonyms(&first.handover.to);
 
     // A person seen at several providers who is in the first release, identified from the vault.
     let mut members: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
@@ -109,7 +109,7 @@ fn a_person_who_opts_out_is_in_no_later_release() {
     let second = kiban_cli::release(&ctx, &release_args()).unwrap();
     assert_eq!(second.n_persons_excluded, 1, "exactly the one linked person is excluded");
     assert_eq!(second.n_persons_in, first.release.n_persons_in - 1);
-    let after = released_pseudonyms(&second.dir);
+    let after = released_pseudonyms(&crate::exported(&ctx, &second.release_id));
     assert!(
         !after.contains(&pseudonym(dir.path(), &second.release_id, &person_id)),
         "the person was released"

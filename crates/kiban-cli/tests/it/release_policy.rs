@@ -35,16 +35,20 @@ fn a_policy_file_drives_the_release_and_a_bad_one_is_refused_whole() {
     assert_eq!(outcome.mode, Mode::Pseudonymized);
     assert_eq!(outcome.n_persons_suppressed, 0);
     // Only what the policy names is released.
-    let mut tables: Vec<String> = std::fs::read_dir(outcome.dir.join("parquet"))
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let mut tables: Vec<String> =
+        std::fs::read_dir(crate::exported(&ctx, &outcome.release_id).join("parquet"))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
     tables.sort();
     assert_eq!(tables, ["labs.parquet", "persons.parquet"]);
-    let persons = read_parquet(&outcome.dir.join("parquet/persons.parquet"), "persons").unwrap();
+    let persons =
+        read_parquet(&crate::exported(&ctx, &outcome.release_id).join("parquet/persons.parquet"), "persons")
+            .unwrap();
     let names: Vec<&str> = persons.columns().iter().map(|column| column.name.as_str()).collect();
     assert_eq!(names, ["person", "birth_month", "sex"]);
-    let labs = read_parquet(&outcome.dir.join("parquet/labs.parquet"), "labs").unwrap();
+    let labs = read_parquet(&crate::exported(&ctx, &outcome.release_id).join("parquet/labs.parquet"), "labs")
+        .unwrap();
     let names: Vec<&str> = labs.columns().iter().map(|column| column.name.as_str()).collect();
     assert_eq!(names, ["person", "provider", "code", "value_numeric", "date"]);
     let ledger = ctx.store.ledger().unwrap();
@@ -103,7 +107,8 @@ fn a_hierarchy_file_named_by_the_policy_generalizes_its_column() {
     let path = policy_dir.join("labs.toml");
     std::fs::write(&path, &policy).unwrap();
     let outcome = release(&ctx, &ReleaseArgs { policy: Some(path), ..ReleaseArgs::default() }).unwrap();
-    let labs = read_parquet(&outcome.dir.join("parquet/labs.parquet"), "labs").unwrap();
+    let labs = read_parquet(&crate::exported(&ctx, &outcome.release_id).join("parquet/labs.parquet"), "labs")
+        .unwrap();
     let code = labs.column("code").unwrap();
     assert!(labs.n_rows() > 0);
     for row in 0..labs.n_rows() {

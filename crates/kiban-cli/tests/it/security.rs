@@ -233,6 +233,8 @@ fn every_role_and_command_pair_is_allowed_or_refused_as_specified() {
         ("ingest --provider 1310000001 --format ssmix2 /tmp/x", "I"),
         ("link", "P"),
         ("release --recipient-name n --recipient-address a", "P"),
+        ("release --policy p.toml", "P"),
+        ("release export R0001 --to /tmp/x", "P"),
         ("optout list", "IRA"),
         ("linkage-material export --out /tmp/x", "P"),
         ("linkage-material import /tmp/x", "P"),
@@ -308,13 +310,19 @@ fn bulk_exports_and_work_outside_hours_stop_the_account() {
     let token = login(&ctx, "proc", "Xq7!Mediform-9", &enrolled).unwrap();
     let principal = kiban_cli::authenticate_with(&ctx, &token).unwrap();
     for _ in 0..2 {
-        let found =
-            kiban_cli::after_command(&ctx, &principal, "release", kiban_auth::EventOutcome::Success, 100)
-                .unwrap();
+        let found = kiban_cli::after_command(
+            &ctx,
+            &principal,
+            "release-export",
+            kiban_auth::EventOutcome::Success,
+            100,
+        )
+        .unwrap();
         assert!(found.is_empty(), "{found:?}");
     }
-    let found = kiban_cli::after_command(&ctx, &principal, "release", kiban_auth::EventOutcome::Success, 100)
-        .unwrap();
+    let found =
+        kiban_cli::after_command(&ctx, &principal, "release-export", kiban_auth::EventOutcome::Success, 100)
+            .unwrap();
     assert_eq!(found.len(), 1);
     assert!(ctx.store.user("proc").unwrap().is_locked());
     kiban_cli::unlock_user(&ctx, &admin(), "proc", "export schedule agreed with the reviewer").unwrap();
@@ -363,6 +371,46 @@ fn a_shredded_batch_cannot_be_decrypted_even_from_copies_made_before() {
     // The other batch still reads.
     let other = restored.store.batches().unwrap()[1].id;
     assert!(!restored.store.read_batch_records(other).unwrap().is_empty());
+}
+
+#[test]
+fn a_deleted_release_cannot_be_exported_or_opened_even_from_copies_made_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Ctx::open(dir.path(), "demo", false).unwrap();
+    let demo =
+        kiban_cli::demo(&ctx, &kiban_cli::DemoArgs { patients: 80, providers: 1, seed: 4, k: 2 }).unwrap();
+    let release_id = demo.release.release_id.clone();
+    let object = format!("release:{release_id}");
+    assert!(ctx.store.keys().unwrap().keystore.list().unwrap().iter().any(|entry| entry.object == object));
+    let copy = tempfile::tempdir().unwrap();
+    copy_tree(dir.path(), copy.path(), &["keystore"]);
+    drop(ctx);
+
+    let (ctx, _) = with_admin(dir.path());
+    let outcome =
+        kiban_cli::delete_release(&ctx, &admin(), &release_id, "the recipient's contract ended").unwrap();
+    assert!(outcome.key_destroyed && outcome.files_removed > 0);
+    assert!(!demo.release.dir.exists());
+    let record = &ctx.store.deletions().unwrap()[0];
+    assert_eq!(record.object, object);
+    let error = kiban_cli::export_release(&ctx, &release_id, &dir.path().join("again")).unwrap_err();
+    assert!(error.to_string().contains("deleted"), "{error}");
+    drop(ctx);
+
+    // The old database and sealed release put back, KEK at hand: the release's data key is gone.
+    copy_tree(copy.path(), dir.path(), &["keystore"]);
+    let restored = Ctx::open(dir.path(), "anonymous", false).unwrap();
+    assert!(demo.release.dir.join("csv").exists(), "the sealed files are back");
+    let error = kiban_cli::export_release(&restored, &release_id, &dir.path().join("out")).unwrap_err();
+    assert!(
+        format!("{error:#}").contains("no data key") || format!("{error:#}").contains("deleted"),
+        "{error:#}"
+    );
+    assert!(!dir.path().join("out").exists());
+    // Every data file of the copy is sealed, so nothing of it reads without the key.
+    for entry in std::fs::read_dir(demo.release.dir.join("csv")).unwrap() {
+        assert!(kiban_crypto::is_sealed(&std::fs::read(entry.unwrap().path()).unwrap()));
+    }
 }
 
 fn copy_tree(from: &Path, to: &Path, skip: &[&str]) {

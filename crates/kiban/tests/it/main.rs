@@ -16,7 +16,7 @@ fn demo_command_prints_paths_that_exist() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "demo failed: {}", String::from_utf8_lossy(&output.stderr));
-    for label in ["release:", "report:", "ledger (Rule 12):", "audit log:"] {
+    for label in ["release (sealed):", "handover copy:", "report:", "ledger (Rule 12):", "audit log:"] {
         let line = stdout
             .lines()
             .find(|line| line.trim_start().starts_with(label))
