@@ -86,6 +86,8 @@ mod migrate;
 mod optout;
 mod releases;
 mod security;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
 mod vault;
 
 pub use audit::CHECKPOINT_EVERY;

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use kiban_audit::{AuditEvent, BreakKind, ChainBreak, Outcome};
@@ -17,6 +16,7 @@ use tempfile::TempDir;
 
 use super::*;
 use crate::db::{Value, params};
+use crate::test_support::{PostgresTestDb, TEST_DATABASE_URL_VAR, with_dbname};
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
@@ -111,7 +111,7 @@ impl TestDb {
         let dir = tempfile::tempdir().unwrap();
         let postgres = match kind {
             Kind::Sqlite => None,
-            Kind::Postgres => Some(PostgresTestDb::create(&std::env::var("KIBAN_TEST_DATABASE_URL").ok()?)),
+            Kind::Postgres => Some(PostgresTestDb::create(&std::env::var(TEST_DATABASE_URL_VAR).ok()?)),
         };
         let config = postgres
             .as_ref()
@@ -152,60 +152,6 @@ impl TestDb {
                 Raw::Postgres(Box::new(::postgres::Client::connect(&db.url, ::postgres::NoTls).unwrap()))
             }
         }
-    }
-}
-
-/// A database created on the server `KIBAN_TEST_DATABASE_URL` names, for one test, and dropped after it.
-struct PostgresTestDb {
-    server_url: String,
-    name: String,
-    url: String,
-}
-
-impl PostgresTestDb {
-    fn create(server_url: &str) -> PostgresTestDb {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.subsec_nanos());
-        let name =
-            format!("kiban_test_{}_{}_{nanos}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        let mut server = ::postgres::Client::connect(server_url, ::postgres::NoTls)
-            .expect("KIBAN_TEST_DATABASE_URL is set but its server does not answer");
-        // Byte order for text, as on SQLite, whatever the server's default locale.
-        server
-            .batch_execute(&format!(
-                "CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
-            ))
-            .expect("creating a test database");
-        PostgresTestDb { url: with_dbname(server_url, &name), server_url: server_url.to_owned(), name }
-    }
-}
-
-impl Drop for PostgresTestDb {
-    fn drop(&mut self) {
-        let dropped =
-            ::postgres::Client::connect(&self.server_url, ::postgres::NoTls).and_then(|mut server| {
-                server.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-            });
-        if let Err(error) = dropped {
-            eprintln!("could not drop test database {}: {error}", self.name);
-        }
-    }
-}
-
-/// `url` (a URL or key-value connection string) with its database replaced by `dbname`.
-fn with_dbname(url: &str, dbname: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        // Key-value form: a later key wins.
-        return format!("{url} dbname={dbname}");
-    };
-    let (location, query) =
-        rest.split_once('?').map_or((rest, None), |(location, query)| (location, Some(query)));
-    let authority = location.split_once('/').map_or(location, |(authority, _)| authority);
-    match query {
-        Some(query) => format!("{scheme}://{authority}/{dbname}?{query}"),
-        None => format!("{scheme}://{authority}/{dbname}"),
     }
 }
 

@@ -15,7 +15,7 @@ const PATIENTS_A: &str = "patient_id,name_kana,birth_date,sex,insurer_number,ins
 const PATIENTS_B: &str = "patient_id,name_kana,birth_date,sex\nQ9,ﾔﾏﾀﾞ ﾊﾅｺ,S23.04.05,2\n";
 
 fn setup(dir: &Path) -> Ctx {
-    let ctx = Ctx::open(&dir.join("data"), "test-operator", false).unwrap();
+    let ctx = crate::open_ctx(&dir.join("data"), "test-operator");
     for (code, patients) in [("1310000001", PATIENTS_A), ("1310000002", PATIENTS_B)] {
         kiban_cli::register_provider(
             &ctx,

@@ -14,9 +14,75 @@ use std::path::Path;
 use kiban_cli::{Ctx, DemoArgs, demo};
 use kiban_columnar::Table;
 use kiban_model::PatientRecord;
+use kiban_store::test_support::{PostgresTestDb, TEST_DATABASE_URL_VAR};
+
+/// Selects the database the CLI suite runs on: `postgres` runs it on PostgreSQL (on the server
+/// `KIBAN_TEST_DATABASE_URL` names; `.ci/run` runs the suite once this way after the SQLite run).
+const BACKEND_VAR: &str = "KIBAN_CLI_TEST_BACKEND";
+
+/// Opens a test's context on `data_dir`: on SQLite in it, or, with `KIBAN_CLI_TEST_BACKEND=postgres`, on a
+/// PostgreSQL database of the data directory's own, created when the directory is first opened, so a
+/// test that reopens its directory finds the same database. A database is dropped once its directory is
+/// gone (at the next open); the last few are left on the server (the CI cluster is thrown away).
+pub(crate) fn open_ctx(data_dir: &Path, actor: &str) -> Ctx {
+    match postgres_url(data_dir) {
+        None => Ctx::open(data_dir, actor, false).unwrap(),
+        Some(url) => {
+            let config = kiban_store::DatabaseConfig::Postgres(kiban_store::DatabaseUrl::new(url));
+            Ctx::open_with(data_dir, &config, actor, false).unwrap()
+        }
+    }
+}
+
+/// The PostgreSQL database of `data_dir` when the suite runs on PostgreSQL (created on first use).
+fn postgres_url(data_dir: &Path) -> Option<String> {
+    use std::sync::{Mutex, OnceLock};
+    static DATABASES: OnceLock<Mutex<HashMap<std::path::PathBuf, PostgresTestDb>>> = OnceLock::new();
+    match std::env::var(BACKEND_VAR).as_deref() {
+        Err(_) | Ok("sqlite") => None,
+        Ok("postgres") => {
+            let server = std::env::var(TEST_DATABASE_URL_VAR)
+                .unwrap_or_else(|_| panic!("{BACKEND_VAR}=postgres needs {TEST_DATABASE_URL_VAR}"));
+            let mut databases = DATABASES.get_or_init(Mutex::default).lock().unwrap();
+            databases.retain(|dir, _| dir.exists());
+            let db = databases.entry(data_dir.to_owned()).or_insert_with(|| PostgresTestDb::create(&server));
+            Some(db.url.clone())
+        }
+        Ok(other) => panic!("{BACKEND_VAR} is sqlite or postgres, not {other}"),
+    }
+}
+
+/// The command-line flags that put a `kiban` command on the same database as [`open_ctx`].
+pub(crate) fn database_flags(data_dir: &Path) -> Vec<String> {
+    postgres_url(data_dir).map(|url| vec!["--database-url".to_owned(), url]).unwrap_or_default()
+}
+
+/// Everything the database of `data_dir` holds, as bytes to scan for secrets: the SQLite file, or every
+/// row of every table as text on PostgreSQL.
+pub(crate) fn database_contents(data_dir: &Path) -> Vec<u8> {
+    let Some(url) = postgres_url(data_dir) else {
+        return std::fs::read(data_dir.join("kiban.db")).unwrap();
+    };
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let tables: Vec<String> = client
+        .query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'", &[])
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert!(tables.len() > 10, "the schema's tables are listed ({})", tables.len());
+    let mut contents = Vec::new();
+    for table in tables {
+        for row in client.query(&format!("SELECT t::text FROM {table} t"), &[]).unwrap() {
+            contents.extend_from_slice(row.get::<_, String>(0).as_bytes());
+            contents.push(b'\n');
+        }
+    }
+    contents
+}
 
 fn small_demo(dir: &Path) -> (Ctx, kiban_cli::DemoOutcome) {
-    let ctx = Ctx::open(dir, "test-operator", false).unwrap();
+    let ctx = crate::open_ctx(dir, "test-operator");
     let outcome = demo(&ctx, &DemoArgs { patients: 400, providers: 3, seed: 7, k: 5 }).unwrap();
     (ctx, outcome)
 }
@@ -231,7 +297,7 @@ fn rerunning_the_demo_stores_nothing_twice() {
 #[test]
 fn unpublished_provider_is_refused_and_audited() {
     let dir = tempfile::tempdir().unwrap();
-    let ctx = Ctx::open(dir.path(), "test-operator", false).unwrap();
+    let ctx = crate::open_ctx(dir.path(), "test-operator");
     kiban_cli::register_provider(
         &ctx,
         &kiban_cli::ProviderArgs {

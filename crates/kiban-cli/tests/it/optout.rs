@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use clap::Parser as _;
-use kiban_cli::{Cli, Ctx, IngestArgs, IngestFormat, LinkArgs, OptoutArgs, ReleaseArgs, Requester};
+use kiban_cli::{Cli, IngestArgs, IngestFormat, LinkArgs, OptoutArgs, ReleaseArgs, Requester};
 use kiban_crypto::PseudonymKey;
 use kiban_model::{NaiveDate, PatientRecord};
 
@@ -17,7 +17,7 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 /// The pseudonym a person gets in one release (the engine's rule: HMAC of the person ID under the
 /// release's key, derived from the deployment key).
 fn pseudonym(data_dir: &Path, release_id: &str, person_id: &str) -> String {
-    let ctx = Ctx::open(data_dir, "test", false).unwrap();
+    let ctx = crate::open_ctx(data_dir, "test");
     PseudonymKey::derive_from(&ctx.store.keys().unwrap().root, release_id.as_bytes())
         .pseudonym(person_id.as_bytes())
         .as_str()
@@ -141,6 +141,7 @@ fn an_optout_recorded_before_intake_keeps_the_person_out_of_the_batch() {
     // depend on when the test runs).
     let session = dir.path().join("session");
     crate::security::log_in_as(&data, "clerk", "intake-operator", &session);
+    let database = crate::database_flags(&data);
     let run = |args: &[&str]| {
         let mut argv = vec![
             "kiban",
@@ -150,6 +151,7 @@ fn an_optout_recorded_before_intake_keeps_the_person_out_of_the_batch() {
             "--session-file",
             session.to_str().unwrap(),
         ];
+        argv.extend(database.iter().map(String::as_str));
         argv.extend_from_slice(args);
         kiban_cli::run(Cli::try_parse_from(argv).unwrap())
     };
@@ -216,7 +218,7 @@ fn an_optout_recorded_before_intake_keeps_the_person_out_of_the_batch() {
          values.class = { \"外来\" = \"O\" }\n",
     )
     .unwrap();
-    let ctx = Ctx::open(&data, "test-operator", false).unwrap();
+    let ctx = crate::open_ctx(&data, "test-operator");
     let args = IngestArgs {
         provider: "1310000003".to_owned(),
         format: IngestFormat::Csv,

@@ -12,7 +12,7 @@ use kiban_cli::{Cli, Ctx, Principal, SecondFactor};
 const ADMIN_PASSWORD: &str = "Kiban-Sec-2026!xq";
 
 fn ctx(dir: &Path) -> Ctx {
-    Ctx::open(dir, "anonymous", false).unwrap()
+    crate::open_ctx(dir, "anonymous")
 }
 
 fn code_now(ctx: &Ctx, outcome: &kiban_cli::EnrollmentOutcome) -> String {
@@ -66,8 +66,8 @@ fn the_first_administrator_enrolls_logs_in_and_nobody_else_can_init() {
     let token = login(&ctx, "admin", ADMIN_PASSWORD, &enrolled).unwrap();
     let principal = kiban_cli::authenticate_with(&ctx, &token).unwrap();
     assert_eq!(principal, admin());
-    // Only hashes are stored: the password and the TOTP secret appear nowhere in the database file.
-    let db = std::fs::read(dir.path().join("kiban.db")).unwrap();
+    // Only hashes are stored: the password and the TOTP secret appear nowhere in the database.
+    let db = crate::database_contents(dir.path());
     for secret in
         [ADMIN_PASSWORD.to_owned(), enrolled.totp.to_base32().expose_secret().to_owned(), token.clone()]
     {
@@ -78,7 +78,7 @@ fn the_first_administrator_enrolls_logs_in_and_nobody_else_can_init() {
     // Logging out (the CLI reads the token from its session file) ends the session.
     let session_file = dir.path().join("session");
     std::fs::write(&session_file, &token).unwrap();
-    let mut cli_ctx = Ctx::open(dir.path(), "anonymous", false).unwrap();
+    let mut cli_ctx = crate::open_ctx(dir.path(), "anonymous");
     cli_ctx.session_file = Some(session_file);
     assert_eq!(kiban_cli::authenticate(&cli_ctx).unwrap(), admin());
     assert_eq!(kiban_cli::logout(&cli_ctx).unwrap(), "admin");
@@ -110,7 +110,7 @@ fn passwords_follow_the_guideline_rule() {
     let principal = kiban_cli::authenticate_with(&ctx, &session).unwrap();
     kiban_cli::authorize(&ctx, &principal, Action::Receipts).unwrap();
     // Two months and a day later the password has expired: only a password change is allowed.
-    let mut later = Ctx::open(dir.path(), "anonymous", false).unwrap();
+    let mut later = crate::open_ctx(dir.path(), "anonymous");
     later.clock = Some(Utc::now() + TimeDelta::days(62));
     let error = kiban_cli::authorize(&later, &principal, Action::Receipts).unwrap_err().to_string();
     assert!(error.contains("expired"), "{error}");
@@ -121,7 +121,7 @@ fn passwords_follow_the_guideline_rule() {
     kiban_cli::authorize(&later, &principal, Action::Receipts).unwrap();
     // 13 or more mixed characters: never forced to change.
     kiban_cli::change_password(&later, &principal, "Rx7$tLw4", "Long-enough-9x").unwrap();
-    let mut much_later = Ctx::open(dir.path(), "anonymous", false).unwrap();
+    let mut much_later = crate::open_ctx(dir.path(), "anonymous");
     much_later.clock = Some(Utc::now() + TimeDelta::days(800));
     kiban_cli::authorize(&much_later, &principal, Action::Receipts).unwrap();
 }
@@ -207,7 +207,7 @@ fn sessions_expire_when_idle_and_end_on_lock() {
     let enrolled = add_enrolled(&ctx, "proc", &["processor"], "Xq7!Mediform-9");
     let token = login(&ctx, "proc", "Xq7!Mediform-9", &enrolled).unwrap();
     kiban_cli::authenticate_with(&ctx, &token).unwrap();
-    let mut idle = Ctx::open(dir.path(), "anonymous", false).unwrap();
+    let mut idle = crate::open_ctx(dir.path(), "anonymous");
     idle.clock = Some(Utc::now() + TimeDelta::minutes(31));
     assert!(kiban_cli::authenticate_with(&idle, &token).is_err(), "30 minutes idle ends a session");
     // A second login within the same 30 s would replay the TOTP code: use a recovery code.
@@ -329,7 +329,7 @@ fn bulk_exports_and_work_outside_hours_stop_the_account() {
 
     // Allowed hours 09:00-09:01 Japan time: now (fixed at 12:00 JST) is outside.
     std::fs::write(dir.path().join("security.toml"), "[anomaly]\nallowed_hours = \"09:00-09:01\"\n").unwrap();
-    let mut noon = Ctx::open(dir.path(), "anonymous", false).unwrap();
+    let mut noon = crate::open_ctx(dir.path(), "anonymous");
     noon.clock =
         Some(chrono::DateTime::parse_from_rfc3339("2026-11-26T03:00:00Z").unwrap().with_timezone(&Utc));
     let found =
@@ -341,7 +341,7 @@ fn bulk_exports_and_work_outside_hours_stop_the_account() {
 #[test]
 fn a_shredded_batch_cannot_be_decrypted_even_from_copies_made_before() {
     let dir = tempfile::tempdir().unwrap();
-    let ctx = Ctx::open(dir.path(), "demo", false).unwrap();
+    let ctx = crate::open_ctx(dir.path(), "demo");
     kiban_cli::demo(&ctx, &kiban_cli::DemoArgs { patients: 120, providers: 2, seed: 3, k: 2 }).unwrap();
     let batch = ctx.store.batches().unwrap()[0].id;
     assert!(!ctx.store.read_batch_records(batch).unwrap().is_empty());
@@ -365,7 +365,7 @@ fn a_shredded_batch_cannot_be_decrypted_even_from_copies_made_before() {
     // Put the old database and vault back: the batch's data key is gone from the key store, so the
     // sealed files stay sealed.
     copy_tree(copy.path(), dir.path(), &["keystore"]);
-    let restored = Ctx::open(dir.path(), "anonymous", false).unwrap();
+    let restored = crate::open_ctx(dir.path(), "anonymous");
     let error = restored.store.read_batch_records(batch).unwrap_err().to_string();
     assert!(error.contains("deleted") || error.contains("no data key"), "{error}");
     // The other batch still reads.
@@ -376,7 +376,7 @@ fn a_shredded_batch_cannot_be_decrypted_even_from_copies_made_before() {
 #[test]
 fn a_deleted_release_cannot_be_exported_or_opened_even_from_copies_made_before() {
     let dir = tempfile::tempdir().unwrap();
-    let ctx = Ctx::open(dir.path(), "demo", false).unwrap();
+    let ctx = crate::open_ctx(dir.path(), "demo");
     let demo =
         kiban_cli::demo(&ctx, &kiban_cli::DemoArgs { patients: 80, providers: 1, seed: 4, k: 2 }).unwrap();
     let release_id = demo.release.release_id.clone();
@@ -399,7 +399,7 @@ fn a_deleted_release_cannot_be_exported_or_opened_even_from_copies_made_before()
 
     // The old database and sealed release put back, KEK at hand: the release's data key is gone.
     copy_tree(copy.path(), dir.path(), &["keystore"]);
-    let restored = Ctx::open(dir.path(), "anonymous", false).unwrap();
+    let restored = crate::open_ctx(dir.path(), "anonymous");
     assert!(demo.release.dir.join("csv").exists(), "the sealed files are back");
     let error = kiban_cli::export_release(&restored, &release_id, &dir.path().join("out")).unwrap_err();
     assert!(
@@ -433,7 +433,7 @@ fn copy_tree(from: &Path, to: &Path, skip: &[&str]) {
 #[test]
 fn key_rotation_keeps_the_vault_readable_under_the_new_kek_only() {
     let dir = tempfile::tempdir().unwrap();
-    let ctx = Ctx::open(dir.path(), "demo", false).unwrap();
+    let ctx = crate::open_ctx(dir.path(), "demo");
     kiban_cli::demo(&ctx, &kiban_cli::DemoArgs { patients: 60, providers: 1, seed: 5, k: 2 }).unwrap();
     let batch = ctx.store.batches().unwrap()[0].id;
     let before = ctx.store.read_batch_records(batch).unwrap();
@@ -446,7 +446,7 @@ fn key_rotation_keeps_the_vault_readable_under_the_new_kek_only() {
     drop(ctx);
     // The default key file now holds the new KEK; the store opens and reads as before, and the audit log
     // (signed under the unchanged deployment key) still verifies.
-    let reopened = Ctx::open(dir.path(), "anonymous", false).unwrap();
+    let reopened = crate::open_ctx(dir.path(), "anonymous");
     assert!(reopened.store.read_batch_records(batch).unwrap() == before);
     assert!(reopened.store.verify_audit().is_ok());
     let key_text = std::fs::read_to_string(dir.path().join("keys/master.key")).unwrap();
