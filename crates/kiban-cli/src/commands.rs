@@ -140,7 +140,7 @@ pub(crate) fn user(ctx: &Ctx, principal: &Principal, command: UserCommand) -> Re
                 );
             }
         }
-        UserCommand::Enroll { .. } | UserCommand::Passwd => {
+        UserCommand::Enroll { .. } | UserCommand::Passwd | UserCommand::Recover { .. } => {
             bail!("this command does not run inside a session")
         }
     }

@@ -39,9 +39,9 @@ pub use optout::{OptoutArgs, OptoutOutcome, Requester, add_optout};
 pub use release::{ExportOutcome, ReleaseArgs, ReleaseOutcome, export as export_release, release};
 pub use security::{
     DeletionOutcome, EnrollmentOutcome, EnrollmentToken, LoginOutcome, Principal, SecondFactor, add_user,
-    after_command, anomaly_policy, authenticate, authenticate_with, authorize, change_password, delete_batch,
-    delete_release, enroll, init_admin, lock_user, login, logout, reset_user, rotate_keys, save_session,
-    session_file, set_roles, unlock_user,
+    after_command, anomaly_policy, authenticate, authenticate_with, authorize, break_glass_unlock,
+    change_password, delete_batch, delete_release, enroll, init_admin, lock_user, login, logout, reset_user,
+    rotate_keys, save_session, session_file, set_roles, unlock_user,
 };
 pub use synth::{SynthArgs, synth};
 
@@ -192,6 +192,16 @@ pub enum UserCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Break-glass: unlock the last security administrator when no other can, proving authority with the
+    /// key-encryption key itself (runs without a session; audited and alerted).
+    Recover {
+        name: String,
+        /// The key-encryption key's file (64 hex characters), named explicitly.
+        #[arg(long, value_name = "FILE")]
+        key_file: PathBuf,
+        #[arg(long)]
+        reason: String,
+    },
     /// Replace a user's roles (not your own).
     Roles {
         name: String,
@@ -335,6 +345,12 @@ pub fn run(cli: Cli) -> Result<()> {
                     Ok(())
                 }
                 Command::User(UserCommand::Enroll { user }) => commands::enroll(&ctx, &user),
+                Command::User(UserCommand::Recover { name, key_file, reason }) => {
+                    let key = keys::read_key_file(&key_file)?;
+                    security::break_glass_unlock(&ctx, &name, &key, &reason)?;
+                    println!("unlocked {name} (break-glass; recorded in the audit log and alerts.log)");
+                    Ok(())
+                }
                 Command::User(UserCommand::Passwd) => {
                     let principal = security::authenticate(&ctx)?;
                     ctx.actor = principal.user.clone();
@@ -397,7 +413,9 @@ pub fn action_of(command: &Command) -> Option<kiban_auth::Action> {
         | Command::Init(_)
         | Command::Login(_)
         | Command::Logout
-        | Command::User(UserCommand::Enroll { .. } | UserCommand::Passwd) => return None,
+        | Command::User(UserCommand::Enroll { .. } | UserCommand::Passwd | UserCommand::Recover { .. }) => {
+            return None;
+        }
     };
     Some(action)
 }
@@ -414,7 +432,8 @@ fn run_with_ctx(ctx: &Ctx, principal: &security::Principal, command: Command) ->
         | Command::Login(_) => {
             anyhow::bail!("this command does not run inside a session")
         }
-        Command::Logout | Command::User(UserCommand::Enroll { .. } | UserCommand::Passwd) => {
+        Command::Logout
+        | Command::User(UserCommand::Enroll { .. } | UserCommand::Passwd | UserCommand::Recover { .. }) => {
             anyhow::bail!("this command does not run inside a session")
         }
         Command::Provider(ProviderCommand::Add(args)) => {

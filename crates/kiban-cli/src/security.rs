@@ -576,7 +576,7 @@ pub fn after_command(
 /// Raises an alert: stderr and `{data_dir}/alerts.log` (time, user, kind, reason; no patient data).
 fn alert(ctx: &Ctx, user: &str, kind: &str, reason: &str) {
     let line = format!("{}\t{user}\t{kind}\t{reason}", ctx.now().to_rfc3339());
-    eprintln!("ALERT: account {user} locked ({kind}): {reason}");
+    eprintln!("ALERT: {kind} on account {user}: {reason}");
     let path = ctx.data_dir.join("alerts.log");
     let written = std::fs::OpenOptions::new()
         .create(true)
@@ -671,6 +671,58 @@ pub fn unlock_user(ctx: &Ctx, admin: &Principal, name: &str, reason: &str) -> Re
         reason.to_owned(),
     );
     ctx.store.unlock_user(name, event)?;
+    Ok(())
+}
+
+/// `kiban user recover`: the break-glass unlock of the last security administrator, for the one case the
+/// four-eyes unlock cannot serve (no other security administrator is unlocked). It runs without a
+/// session; the operator proves their authority by presenting the key-encryption key itself (the key
+/// file, named explicitly), which already opens everything kiban keeps. Audited as `user.break-glass` with
+/// the reason, and alerted like an anomaly stop.
+///
+/// # Errors
+/// No reason, a key that is not this deployment's KEK (audited), an account that is not a locked
+/// security administrator, another security administrator who can unlock instead, or a store failure.
+pub fn break_glass_unlock(ctx: &Ctx, name: &str, key: &kiban_crypto::SecretKey, reason: &str) -> Result<()> {
+    if reason.trim().is_empty() {
+        bail!("give a --reason for the break-glass unlock (it is kept in the audit log)");
+    }
+    let object = format!("user:{name}");
+    let given = kiban_crypto::Kek::from_master(key);
+    if given.id() != ctx.store.keys()?.kek.id() {
+        let error = anyhow!("the key file is not this deployment's key-encryption key");
+        ctx.audit_failure_by("break-glass", "user.break-glass", &object, Outcome::Denied, &error);
+        return Err(error);
+    }
+    let user = ctx.store.user(name)?;
+    let admin_role = Role::SecurityAdmin.name();
+    if !user.roles.iter().any(|role| role == admin_role) || !user.is_locked() {
+        bail!("break-glass unlocks a locked security administrator only; {name} is not one");
+    }
+    let others: Vec<String> = ctx
+        .store
+        .users()?
+        .into_iter()
+        .filter(|other| {
+            other.name != user.name
+                && !other.is_locked()
+                && other.password_hash.is_some()
+                && other.roles.iter().any(|role| role == admin_role)
+        })
+        .map(|other| other.name)
+        .collect();
+    if !others.is_empty() {
+        bail!(
+            "{} can unlock {name} with `kiban user unlock`: break-glass is only for when no other security administrator can",
+            others.join(", ")
+        );
+    }
+    let detail = format!("break-glass with the key-encryption key; reason: {reason}");
+    ctx.store.unlock_user(
+        name,
+        ctx.event_by("break-glass", "user.break-glass", &object, Outcome::Success, detail),
+    )?;
+    alert(ctx, name, "break-glass unlock", reason);
     Ok(())
 }
 

@@ -298,6 +298,54 @@ fn an_operation_outside_the_role_is_refused_audited_and_locks_the_account() {
 }
 
 #[test]
+fn the_last_administrator_locked_out_is_recovered_only_with_the_kek_and_only_when_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, _) = with_admin(dir.path());
+    // The lone administrator works outside the allowed hours and is stopped.
+    std::fs::write(dir.path().join("security.toml"), "[anomaly]\nallowed_hours = \"09:00-09:01\"\n").unwrap();
+    let mut night = crate::open_ctx(dir.path(), "anonymous");
+    night.clock =
+        Some(chrono::DateTime::parse_from_rfc3339("2026-11-26T15:00:00Z").unwrap().with_timezone(&Utc));
+    kiban_cli::after_command(&night, &admin(), "user-list", kiban_auth::EventOutcome::Success, 0).unwrap();
+    assert!(ctx.store.user("admin").unwrap().is_locked());
+    assert!(kiban_cli::unlock_user(&ctx, &admin(), "admin", "it is me").is_err(), "no self-unlock");
+
+    // A key that is not the KEK is refused, and the attempt is audited.
+    let wrong = kiban_crypto::SecretKey::from_bytes([9; 32]);
+    let error = kiban_cli::break_glass_unlock(&ctx, "admin", &wrong, "locked out at night").unwrap_err();
+    assert!(error.to_string().contains("not this deployment's key-encryption key"), "{error}");
+    assert!(ctx.store.user("admin").unwrap().is_locked());
+    let key_text = std::fs::read_to_string(dir.path().join("keys/master.key")).unwrap();
+    let kek = kiban_crypto::SecretKey::from_hex(key_text.trim()).unwrap();
+    assert!(kiban_cli::break_glass_unlock(&ctx, "admin", &kek, " ").is_err(), "a reason is needed");
+    assert!(kiban_cli::break_glass_unlock(&ctx, "nobody", &kek, "x").is_err());
+
+    // With the KEK and a reason, the lone administrator is unlocked; audited and alerted.
+    kiban_cli::break_glass_unlock(&ctx, "admin", &kek, "lone administrator locked out at night").unwrap();
+    assert!(!ctx.store.user("admin").unwrap().is_locked());
+    let actions = audit_actions(&ctx);
+    assert!(actions.contains(&("break-glass".into(), "user.break-glass".into(), "denied".into())));
+    assert!(actions.contains(&("break-glass".into(), "user.break-glass".into(), "success".into())));
+    let alerts = std::fs::read_to_string(dir.path().join("alerts.log")).unwrap();
+    assert!(alerts.contains("break-glass unlock"), "{alerts}");
+    assert!(kiban_cli::break_glass_unlock(&ctx, "admin", &kek, "again").is_err(), "not locked any more");
+
+    // With a second administrator able to unlock, break-glass is refused: the four-eyes unlock serves.
+    std::fs::remove_file(dir.path().join("security.toml")).unwrap();
+    add_enrolled(&ctx, "admin2", &["security-admin"], "Second-admin-77!");
+    let admin2 = Principal { user: "admin2".to_owned(), roles: vec![Role::SecurityAdmin] };
+    kiban_cli::lock_user(&ctx, &admin2, "admin", "test").unwrap();
+    let error = kiban_cli::break_glass_unlock(&ctx, "admin", &kek, "x").unwrap_err();
+    assert!(error.to_string().contains("admin2 can unlock"), "{error}");
+    assert!(ctx.store.user("admin").unwrap().is_locked());
+    // And it unlocks only security administrators.
+    add_enrolled(&ctx, "clerk", &["intake-operator"], "Harbor-light-5!");
+    kiban_cli::lock_user(&ctx, &admin2, "clerk", "test").unwrap();
+    let error = kiban_cli::break_glass_unlock(&ctx, "clerk", &kek, "x").unwrap_err();
+    assert!(error.to_string().contains("locked security administrator only"), "{error}");
+}
+
+#[test]
 fn bulk_exports_and_work_outside_hours_stop_the_account() {
     let dir = tempfile::tempdir().unwrap();
     let (ctx, _) = with_admin(dir.path());
