@@ -346,7 +346,20 @@ pub fn run(cli: Cli) -> Result<()> {
                 }
                 Command::User(UserCommand::Enroll { user }) => commands::enroll(&ctx, &user),
                 Command::User(UserCommand::Recover { name, key_file, reason }) => {
-                    let key = keys::read_key_file(&key_file)?;
+                    let key = match keys::read_key_file(&key_file) {
+                        Ok(key) => key,
+                        Err(error) => {
+                            let object = format!("user:{name}");
+                            ctx.audit_failure_by(
+                                "break-glass",
+                                "user.break-glass",
+                                &object,
+                                kiban_audit::Outcome::Denied,
+                                &error,
+                            );
+                            return Err(error);
+                        }
+                    };
                     security::break_glass_unlock(&ctx, &name, &key, &reason)?;
                     println!("unlocked {name} (break-glass; recorded in the audit log and alerts.log)");
                     Ok(())

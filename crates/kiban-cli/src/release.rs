@@ -1,6 +1,6 @@
 //! `kiban release`: process the linked vault into a release under a policy (anonymized, linkable or
-//! pseudonymized) and hand it over — ledger line and
-//! audit entry first, files second.
+//! pseudonymized), kept sealed under its own key — ledger line and audit entry first, files published
+//! second; `kiban release export` makes the handover copy.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -270,14 +270,23 @@ pub fn export(ctx: &Ctx, release_id: &str, to: &Path) -> Result<ExportOutcome> {
         .record;
     let object = format!("release:{release_id}");
     anyhow::ensure!(!ctx.store.is_deleted(&object)?, "release {release_id} was deleted");
-    let dir = ctx.data_dir.join("releases").join(release_id);
+    let releases = ctx.data_dir.join("releases");
+    let dir = releases.join(release_id);
+    // The copy goes outside the kept releases, where a later release or deletion could collide with it.
+    let absolute = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    anyhow::ensure!(
+        !absolute(to).starts_with(absolute(&releases)),
+        "export the release outside {}: that folder holds the sealed releases",
+        releases.display()
+    );
     let store_keys = ctx.store.keys()?;
     let exported = store_keys
         .keystore
         .load(&object, &store_keys.kek)
         .map_err(anyhow::Error::new)
         .and_then(|key| {
-            kiban_release::export_release(&dir, AtRest::Sealed { key: &key, object: &object }, to)
+            let at_rest = AtRest::Sealed { key: &key, object: &object };
+            kiban_release::export_release(&dir, at_rest, Some(&release.manifest_sha256), to)
                 .map_err(anyhow::Error::new)
         })
         .with_context(|| format!("exporting release {release_id} to {}", to.display()));

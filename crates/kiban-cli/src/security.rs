@@ -677,27 +677,60 @@ pub fn unlock_user(ctx: &Ctx, admin: &Principal, name: &str, reason: &str) -> Re
 /// `kiban user recover`: the break-glass unlock of the last security administrator, for the one case the
 /// four-eyes unlock cannot serve (no other security administrator is unlocked). It runs without a
 /// session; the operator proves their authority by presenting the key-encryption key itself (the key
-/// file, named explicitly), which already opens everything kiban keeps. Audited as `user.break-glass` with
-/// the reason, and alerted like an anomaly stop.
+/// file, named explicitly): it must be the KEK this process runs with, and the keys it opens must open
+/// what the database already holds (the account's sealed TOTP secret), so a key store swapped for an
+/// empty one does not pass. It lifts only an automatic lock (the anomaly stop, repeated failed logins),
+/// never one an administrator set on purpose. Every outcome is audited as `user.break-glass`; success is
+/// alerted like an anomaly stop.
 ///
 /// # Errors
-/// No reason, a key that is not this deployment's KEK (audited), an account that is not a locked
-/// security administrator, another security administrator who can unlock instead, or a store failure.
+/// No reason, a key that is not this deployment's KEK, an account that is not a locked security
+/// administrator, a lock set by an administrator, another security administrator who can unlock instead,
+/// or a store failure.
 pub fn break_glass_unlock(ctx: &Ctx, name: &str, key: &kiban_crypto::SecretKey, reason: &str) -> Result<()> {
     if reason.trim().is_empty() {
         bail!("give a --reason for the break-glass unlock (it is kept in the audit log)");
     }
     let object = format!("user:{name}");
-    let given = kiban_crypto::Kek::from_master(key);
-    if given.id() != ctx.store.keys()?.kek.id() {
-        let error = anyhow!("the key file is not this deployment's key-encryption key");
+    if let Err(error) = check_break_glass(ctx, name, key) {
         ctx.audit_failure_by("break-glass", "user.break-glass", &object, Outcome::Denied, &error);
         return Err(error);
+    }
+    let detail = format!("break-glass with the key-encryption key; reason: {reason}");
+    ctx.store.unlock_user(
+        name,
+        ctx.event_by("break-glass", "user.break-glass", &object, Outcome::Success, detail),
+    )?;
+    alert(ctx, name, "break-glass unlock", reason);
+    Ok(())
+}
+
+fn check_break_glass(ctx: &Ctx, name: &str, key: &kiban_crypto::SecretKey) -> Result<()> {
+    let not_the_kek = || anyhow!("the key file is not this deployment's key-encryption key");
+    if kiban_crypto::Kek::from_master(key).id() != ctx.store.keys()?.kek.id() {
+        return Err(not_the_kek());
     }
     let user = ctx.store.user(name)?;
     let admin_role = Role::SecurityAdmin.name();
     if !user.roles.iter().any(|role| role == admin_role) || !user.is_locked() {
         bail!("break-glass unlocks a locked security administrator only; {name} is not one");
+    }
+    // The deployment key this process opened must be the one the database's secrets were sealed under.
+    open_totp(ctx, &user).map_err(|_| not_the_kek())?;
+    let object = format!("user:{name}");
+    let last_lock_change = ctx.store.audit_entries()?.into_iter().rev().find(|entry| {
+        entry.event.object == object
+            && matches!(
+                entry.event.action.as_str(),
+                "user.lock" | "user.unlock" | "security.lock" | "user.break-glass" | "user.reset"
+            )
+            && entry.event.outcome == Outcome::Success
+    });
+    if let Some(entry) = last_lock_change.filter(|entry| entry.event.action == "user.lock") {
+        bail!(
+            "{name} was locked by the administrator {}: break-glass lifts only automatic locks",
+            entry.event.actor
+        );
     }
     let others: Vec<String> = ctx
         .store
@@ -717,12 +750,6 @@ pub fn break_glass_unlock(ctx: &Ctx, name: &str, key: &kiban_crypto::SecretKey, 
             others.join(", ")
         );
     }
-    let detail = format!("break-glass with the key-encryption key; reason: {reason}");
-    ctx.store.unlock_user(
-        name,
-        ctx.event_by("break-glass", "user.break-glass", &object, Outcome::Success, detail),
-    )?;
-    alert(ctx, name, "break-glass unlock", reason);
     Ok(())
 }
 

@@ -217,8 +217,16 @@ impl DataKey {
     ///
     /// # Errors
     /// Writing the header to `sink`, or the operating system's random number generator.
-    pub fn seal_writer<W: Write>(&self, label: &str, mut sink: W) -> io::Result<SealWriter<W>> {
-        let prefix = random_prefix().map_err(io::Error::other)?;
+    pub fn seal_writer<W: Write>(&self, label: &str, sink: W) -> io::Result<SealWriter<W>> {
+        self.seal_writer_with_prefix(label, sink, random_prefix().map_err(io::Error::other)?)
+    }
+
+    fn seal_writer_with_prefix<W: Write>(
+        &self,
+        label: &str,
+        mut sink: W,
+        prefix: [u8; NONCE_PREFIX_LEN],
+    ) -> io::Result<SealWriter<W>> {
         let (segments, header) = Segments::start(self, label, prefix);
         sink.write_all(&header)?;
         Ok(SealWriter { sink, segments, buffer: Vec::with_capacity(SEGMENT_LEN) })
@@ -237,7 +245,8 @@ impl DataKey {
             return Err(invalid_data(CryptoError::NotSealed));
         }
         let segments = Segments::resume(self, label, &header).map_err(invalid_data)?;
-        let mut reader = OpenReader { source, segments, next: Vec::new(), plain: Vec::new(), position: 0 };
+        let mut reader =
+            OpenReader { source, segments, next: Vec::new(), plain: Vec::new(), position: 0, failed: false };
         reader.next = reader.read_sealed_segment()?;
         Ok(reader)
     }
@@ -300,7 +309,9 @@ impl Segments {
         prefix.copy_from_slice(&header[MAGIC.len()..MAGIC.len() + NONCE_PREFIX_LEN]);
         let segment_len =
             u32::from_be_bytes(header[HEADER_LEN - 4..].try_into().map_err(|_| CryptoError::NotSealed)?);
-        if segment_len == 0 {
+        // Only the one segment size kiban writes: a size read from an unauthenticated header must not decide
+        // how much memory a reader allocates.
+        if segment_len as usize != SEGMENT_LEN {
             return Err(CryptoError::NotSealed);
         }
         let aad = [header, label.as_bytes()].concat();
@@ -389,6 +400,8 @@ pub struct OpenReader<R: Read> {
     next: Vec<u8>,
     plain: Vec<u8>,
     position: usize,
+    /// Set by the first error: a reader never goes on past a segment it could not read or authenticate.
+    failed: bool,
 }
 
 impl<R: Read> OpenReader<R> {
@@ -405,14 +418,19 @@ impl<R: Read> Read for OpenReader<R> {
         // The file's segments are 1 or more; `next` is empty only once the last one has been opened (or
         // the body was empty, which opens as a last segment without its tag and fails).
         while self.position == self.plain.len() {
+            if self.failed {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, "an earlier segment failed"));
+            }
             if self.next.is_empty() && self.segments.next > 0 {
                 return Ok(0);
             }
+            self.failed = true;
             let current = std::mem::take(&mut self.next);
             self.next = self.read_sealed_segment()?;
             let last = self.next.is_empty();
             self.plain = self.segments.open_next(&current, last).map_err(invalid_data)?;
             self.position = 0;
+            self.failed = false;
         }
         let n = out.len().min(self.plain.len() - self.position);
         out[..n].copy_from_slice(&self.plain[self.position..self.position + n]);
@@ -507,6 +525,32 @@ mod tests {
     }
 
     #[test]
+    fn the_writer_makes_the_same_bytes_as_seal() {
+        let key = DataKey::from_bytes([9; KEY_LEN]);
+        for len in [0, 5, SEGMENT_LEN, 2 * SEGMENT_LEN + 3] {
+            let plain: Vec<u8> = (0..len).map(|i| (i % 7) as u8).collect();
+            let mut writer =
+                key.seal_writer_with_prefix("batch:7", Vec::new(), [5; NONCE_PREFIX_LEN]).unwrap();
+            for piece in plain.chunks(1_000) {
+                writer.write_all(piece).unwrap();
+            }
+            let streamed = writer.finish().unwrap();
+            assert_eq!(
+                streamed,
+                key.seal_with_prefix("batch:7", &plain, [5; NONCE_PREFIX_LEN]).unwrap(),
+                "{len}"
+            );
+        }
+        // And the known answer of `the_format_is_stable`.
+        let mut writer = key.seal_writer_with_prefix("batch:7", Vec::new(), [5; NONCE_PREFIX_LEN]).unwrap();
+        writer.write_all(b"kiban").unwrap();
+        assert_eq!(
+            hex::encode(writer.finish().unwrap()),
+            "4b425631050505050505050001000071b2b6a49e87e0796b76c919cb9f14a644563113c3"
+        );
+    }
+
+    #[test]
     fn a_streamed_file_that_is_cut_altered_or_unfinished_does_not_read() {
         let key = DataKey::from_bytes([3; KEY_LEN]);
         let plain: Vec<u8> = (0..(2 * SEGMENT_LEN + 100)).map(|i| i as u8).collect();
@@ -525,6 +569,11 @@ mod tests {
         reader.read_exact(&mut first).expect("first segment");
         assert_eq!(first, plain[..SEGMENT_LEN]);
         assert!(reader.read(&mut [0u8; 10]).is_err());
+        assert!(reader.read(&mut [0u8; 10]).is_err(), "the reader does not skip the altered segment");
+        // A header naming another segment size is not read at all.
+        let mut resized = sealed.clone();
+        resized[HEADER_LEN - 4..HEADER_LEN].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(key.open_reader("release:R2/a", resized.as_slice()).is_err());
         // A writer dropped before `finish` leaves a file without its last segment.
         let mut unfinished = Vec::new();
         {

@@ -50,7 +50,7 @@ impl DataFile {
     /// Creates `dir/relative`.
     pub(crate) fn create(dir: &Path, relative: &str, at_rest: AtRest<'_>) -> Result<DataFile, ReleaseError> {
         let path = dir.join(relative);
-        let file = BufWriter::new(fs::File::create(&path).map_err(io_error(&path))?);
+        let file = BufWriter::new(owner_only_file(&path).map_err(io_error(&path))?);
         let sink = match at_rest {
             AtRest::Plain => Sink::Plain(file),
             AtRest::Sealed { key, object } => Sink::Sealed(
@@ -97,6 +97,23 @@ impl Write for DataFile {
     }
 }
 
+/// Creates a new file readable by its owner only (on Unix), failing if it exists.
+fn owner_only_file(path: &Path) -> io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// Creates a new folder readable by its owner only (on Unix), failing if it exists.
+fn owner_only_dir(path: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path)
+}
+
 /// What [`export_release`] wrote.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Export {
@@ -108,20 +125,30 @@ pub struct Export {
     pub copied: Vec<String>,
 }
 
-/// Makes the handover copy of the release kept in `dir` in the new folder `to`: every data file the
-/// manifest lists, opened (when sealed) and checked against the manifest's size and SHA-256 as it is
-/// written, then the manifest and the report. The copy verifies with [`crate::verify_release`].
+/// Makes the handover copy of the release kept in `dir` in the new folder `to` (owner-only): every data
+/// file the manifest lists, opened (when sealed) and checked against the manifest's size and SHA-256 as
+/// it is written, then the manifest and the report. When `manifest_sha256` is given (the ledger's), the
+/// manifest itself is checked first, so files cannot be dropped from it unnoticed. The copy verifies
+/// with [`crate::verify_release`].
 ///
 /// # Errors
-/// [`ReleaseError::ExportTarget`] when `to` exists; [`ReleaseError::Checksum`] when a file does not match
-/// the manifest; [`ReleaseError::Io`] naming the file that could not be read, opened (wrong key, altered
-/// or cut) or written. On error the partial copy is removed.
-pub fn export_release(dir: &Path, at_rest: AtRest<'_>, to: &Path) -> Result<Export, ReleaseError> {
-    if to.exists() {
-        return Err(ReleaseError::ExportTarget(to.to_owned()));
+/// [`ReleaseError::ExportTarget`] when `to` exists; [`ReleaseError::Checksum`] when the manifest or a
+/// file does not match; [`ReleaseError::Io`] naming the file that could not be read, opened (wrong key,
+/// altered or cut) or written. On error the partial copy is removed.
+pub fn export_release(
+    dir: &Path,
+    at_rest: AtRest<'_>,
+    manifest_sha256: Option<&str>,
+    to: &Path,
+) -> Result<Export, ReleaseError> {
+    if let Some(parent) = to.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(io_error(parent))?;
     }
-    fs::create_dir_all(to).map_err(io_error(to))?;
-    let result = copy_release(dir, at_rest, to);
+    owner_only_dir(to).map_err(|error| match error.kind() {
+        io::ErrorKind::AlreadyExists => ReleaseError::ExportTarget(to.to_owned()),
+        _ => io_error(to)(error),
+    })?;
+    let result = copy_release(dir, at_rest, manifest_sha256, to);
     if result.is_err() {
         // Best effort: the error being reported matters more than a failure to clean up.
         let _ = fs::remove_dir_all(to);
@@ -129,9 +156,17 @@ pub fn export_release(dir: &Path, at_rest: AtRest<'_>, to: &Path) -> Result<Expo
     result
 }
 
-fn copy_release(dir: &Path, at_rest: AtRest<'_>, to: &Path) -> Result<Export, ReleaseError> {
+fn copy_release(
+    dir: &Path,
+    at_rest: AtRest<'_>,
+    manifest_sha256: Option<&str>,
+    to: &Path,
+) -> Result<Export, ReleaseError> {
     let manifest_path = dir.join("manifest.json");
     let text = fs::read(&manifest_path).map_err(io_error(&manifest_path))?;
+    if manifest_sha256.is_some_and(|expected| hex::encode(Sha256::digest(&text)) != expected) {
+        return Err(ReleaseError::Checksum { path: "manifest.json".to_owned() });
+    }
     let manifest: serde_json::Value =
         serde_json::from_slice(&text).map_err(|source| ReleaseError::Json { what: "manifest", source })?;
     let mut export = Export { n_files: 0, bytes: 0, copied: Vec::new() };
@@ -142,8 +177,8 @@ fn copy_release(dir: &Path, at_rest: AtRest<'_>, to: &Path) -> Result<Export, Re
         }
         let source = dir.join(relative);
         let target = to.join(relative);
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent).map_err(io_error(parent))?;
+        if let Some(parent) = target.parent().filter(|parent| !parent.exists()) {
+            owner_only_dir(parent).map_err(io_error(parent))?;
         }
         let input = fs::File::open(&source).map_err(io_error(&source))?;
         let mut output = DataFile::create(to, relative, AtRest::Plain)?;
@@ -165,7 +200,9 @@ fn copy_release(dir: &Path, at_rest: AtRest<'_>, to: &Path) -> Result<Export, Re
         let source = dir.join(name);
         if source.exists() {
             let target = to.join(name);
-            fs::copy(&source, &target).map_err(io_error(&target))?;
+            let mut input = fs::File::open(&source).map_err(io_error(&source))?;
+            let mut output = owner_only_file(&target).map_err(io_error(&target))?;
+            io::copy(&mut input, &mut output).map_err(io_error(&target))?;
             export.copied.push(name.to_owned());
         }
     }

@@ -133,6 +133,7 @@ fn a_sealed_release_holds_no_plaintext_and_exports_to_the_plain_files() {
         let kept = root.path().join("kept");
         let sealed = write_release_at(dataset, "R0004", &kept, at_rest).unwrap();
         assert_eq!(sealed, plain, "the manifest lists the plaintext, sealed or not");
+        let manifest_sha = sealed.sha256().unwrap();
 
         let plain_files = files_of(&root.path().join("plain"));
         let persons = dataset.tables().unwrap().into_iter().find(|table| table.name() == "persons").unwrap();
@@ -148,12 +149,15 @@ fn a_sealed_release_holds_no_plaintext_and_exports_to_the_plain_files() {
 
         // The handover copy is the plain release, byte for byte, and verifies.
         let handover = root.path().join("handover");
-        let export = export_release(&kept, at_rest, &handover).unwrap();
+        let export = export_release(&kept, at_rest, Some(&manifest_sha), &handover).unwrap();
         assert_eq!(export.n_files, plain_files.len());
         assert_eq!(export.copied, vec!["manifest.json".to_owned()]);
         assert_eq!(files_of(&handover), plain_files);
         assert!(verify_release(&handover).unwrap().is_empty());
-        assert!(matches!(export_release(&kept, at_rest, &handover), Err(ReleaseError::ExportTarget(_))));
+        assert!(matches!(
+            export_release(&kept, at_rest, Some(&manifest_sha), &handover),
+            Err(ReleaseError::ExportTarget(_))
+        ));
     });
 }
 
@@ -168,10 +172,10 @@ fn export_refuses_a_wrong_key_an_altered_file_and_a_forged_manifest() {
         let to = root.path().join("out");
 
         let other = kiban_crypto::DataKey::from_bytes([6; 32]);
-        let error = export_release(&kept, AtRest::Sealed { key: &other, object: "release:R0005" }, &to);
+        let error = export_release(&kept, AtRest::Sealed { key: &other, object: "release:R0005" }, None, &to);
         assert!(matches!(error, Err(ReleaseError::Io { .. })), "{error:?}");
         assert!(!to.exists(), "a failed export leaves no partial copy");
-        let error = export_release(&kept, AtRest::Sealed { key: &key, object: "release:R0006" }, &to);
+        let error = export_release(&kept, AtRest::Sealed { key: &key, object: "release:R0006" }, None, &to);
         assert!(matches!(error, Err(ReleaseError::Io { .. })), "another release's label");
 
         // Files swapped between tables do not open under their new names.
@@ -179,11 +183,11 @@ fn export_refuses_a_wrong_key_an_altered_file_and_a_forged_manifest() {
         let (bytes_a, bytes_b) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
         std::fs::write(&a, &bytes_b).unwrap();
         std::fs::write(&b, &bytes_a).unwrap();
-        let error = export_release(&kept, at_rest, &to).unwrap_err();
+        let error = export_release(&kept, at_rest, None, &to).unwrap_err();
         assert!(error.to_string().contains("csv/"), "{error}");
         std::fs::write(&a, &bytes_a).unwrap();
         std::fs::write(&b, &bytes_b).unwrap();
-        export_release(&kept, at_rest, &to).unwrap();
+        export_release(&kept, at_rest, None, &to).unwrap();
         std::fs::remove_dir_all(&to).unwrap();
 
         // A manifest naming a path outside the release's folders is refused.
@@ -191,6 +195,20 @@ fn export_refuses_a_wrong_key_an_altered_file_and_a_forged_manifest() {
         let manifest = std::fs::read_to_string(&manifest_path).unwrap();
         std::fs::write(&manifest_path, manifest.replacen("\"csv/persons.csv\"", "\"csv/../../x\"", 1))
             .unwrap();
-        assert!(matches!(export_release(&kept, at_rest, &to), Err(ReleaseError::Checksum { .. })));
+        assert!(matches!(export_release(&kept, at_rest, None, &to), Err(ReleaseError::Checksum { .. })));
+        // A manifest with a file left out still lists only good files, but no longer matches the ledger's
+        // checksum.
+        let expected = hex::encode(Sha256::digest(manifest.as_bytes()));
+        std::fs::write(&manifest_path, &manifest).unwrap();
+        export_release(&kept, at_rest, Some(&expected), &to).unwrap();
+        std::fs::remove_dir_all(&to).unwrap();
+        let mut fewer: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+        fewer["files"].as_array_mut().unwrap().pop();
+        std::fs::write(&manifest_path, serde_json::to_vec_pretty(&fewer).unwrap()).unwrap();
+        export_release(&kept, at_rest, None, &to).unwrap();
+        std::fs::remove_dir_all(&to).unwrap();
+        let error = export_release(&kept, at_rest, Some(&expected), &to).unwrap_err();
+        assert!(matches!(&error, ReleaseError::Checksum { path } if path == "manifest.json"), "{error}");
+        assert!(!to.exists());
     });
 }

@@ -43,6 +43,8 @@ fn postgres_url(data_dir: &Path) -> Option<String> {
         Ok("postgres") => {
             let server = std::env::var(TEST_DATABASE_URL_VAR)
                 .unwrap_or_else(|_| panic!("{BACKEND_VAR}=postgres needs {TEST_DATABASE_URL_VAR}"));
+            // The directory exists before the map is pruned of directories that are gone.
+            std::fs::create_dir_all(data_dir).unwrap();
             let mut databases = DATABASES.get_or_init(Mutex::default).lock().unwrap();
             databases.retain(|dir, _| dir.exists());
             let db = databases.entry(data_dir.to_owned()).or_insert_with(|| PostgresTestDb::create(&server));
@@ -250,6 +252,17 @@ fn demo_release_holds_no_identifier_and_is_five_anonymous() {
     // The manifest checks out, the ledger and audit log record the release.
     assert!(kiban_release::verify_release(&outcome.handover.to).unwrap().is_empty());
     assert_eq!(outcome.handover.n_files, 12, "Parquet and CSV of six tables");
+    // The copy goes outside the kept releases, into a new folder only.
+    let inside = ctx.data_dir.join("releases").join("copy");
+    assert!(kiban_cli::export_release(&ctx, &outcome.release.release_id, &inside).is_err());
+    assert!(kiban_cli::export_release(&ctx, &outcome.release.release_id, &outcome.handover.to).is_err());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode =
+            std::fs::metadata(outcome.handover.to.join("csv/persons.csv")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the handover copy is readable by its owner only");
+    }
     let ledger = ctx.store.ledger().unwrap();
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].release_id.as_deref(), Some(outcome.release.release_id.as_str()));

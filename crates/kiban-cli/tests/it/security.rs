@@ -275,6 +275,14 @@ fn every_role_and_command_pair_is_allowed_or_refused_as_specified() {
         }
     }
     assert_eq!(checked, table.len() * roles.len());
+    // Release and its export share their roles, so check the mapping itself: the export must count as one.
+    let export = Cli::try_parse_from(["kiban", "release", "export", "R0001", "--to", "/tmp/x"]).unwrap();
+    assert_eq!(kiban_cli::action_of(&export.command), Some(Action::ReleaseExport));
+    let make = Cli::try_parse_from(["kiban", "release", "--policy", "p.toml"]).unwrap();
+    assert_eq!(kiban_cli::action_of(&make.command), Some(Action::Release));
+    let recover =
+        Cli::try_parse_from(["kiban", "user", "recover", "a", "--key-file", "k", "--reason", "r"]).unwrap();
+    assert_eq!(kiban_cli::action_of(&recover.command), None, "break-glass runs without a session");
     // The optout add command needs its arguments; it is the intake operator's.
     assert_eq!(kiban_auth::allowed_roles(Action::OptoutAdd), [Role::IntakeOperator]);
 }
@@ -330,11 +338,42 @@ fn the_last_administrator_locked_out_is_recovered_only_with_the_kek_and_only_whe
     assert!(alerts.contains("break-glass unlock"), "{alerts}");
     assert!(kiban_cli::break_glass_unlock(&ctx, "admin", &kek, "again").is_err(), "not locked any more");
 
+    // A copy of the database opened with a key store and KEK of the attacker's own: the KEK given matches
+    // the process's, but the account's sealed secrets do not open, so it is refused.
+    kiban_cli::lock_user(
+        &ctx,
+        &Principal { user: "x".to_owned(), roles: vec![Role::SecurityAdmin] },
+        "admin",
+        "t",
+    )
+    .unwrap();
+    let forged = tempfile::tempdir().unwrap();
+    copy_tree(dir.path(), forged.path(), &["keystore", "keys"]);
+    let forged_ctx = crate::open_ctx(forged.path(), "anonymous");
+    let forged_key = std::fs::read_to_string(forged.path().join("keys/master.key")).unwrap();
+    let forged_key = kiban_crypto::SecretKey::from_hex(forged_key.trim()).unwrap();
+    let error =
+        kiban_cli::break_glass_unlock(&forged_ctx, "admin", &forged_key, "x").unwrap_err().to_string();
+    if forged.path().join("kiban.db").exists() {
+        assert!(error.contains("not this deployment's key-encryption key"), "{error}");
+    }
+    drop(forged_ctx);
+
+    // A lock an administrator set on purpose is never lifted by break-glass, even for the last one.
+    let error = kiban_cli::break_glass_unlock(&ctx, "admin", &kek, "x").unwrap_err();
+    assert!(error.to_string().contains("locked by the administrator x"), "{error}");
+
     // With a second administrator able to unlock, break-glass is refused: the four-eyes unlock serves.
     std::fs::remove_file(dir.path().join("security.toml")).unwrap();
     add_enrolled(&ctx, "admin2", &["security-admin"], "Second-admin-77!");
     let admin2 = Principal { user: "admin2".to_owned(), roles: vec![Role::SecurityAdmin] };
-    kiban_cli::lock_user(&ctx, &admin2, "admin", "test").unwrap();
+    kiban_cli::unlock_user(&ctx, &admin2, "admin", "test over").unwrap();
+    for _ in 0..5 {
+        assert!(
+            kiban_cli::login(&ctx, "admin", "Not-the-password-1!", SecondFactor::Totp("123456")).is_err()
+        );
+    }
+    assert!(ctx.store.user("admin").unwrap().is_locked(), "failed logins lock");
     let error = kiban_cli::break_glass_unlock(&ctx, "admin", &kek, "x").unwrap_err();
     assert!(error.to_string().contains("admin2 can unlock"), "{error}");
     assert!(ctx.store.user("admin").unwrap().is_locked());
@@ -343,6 +382,14 @@ fn the_last_administrator_locked_out_is_recovered_only_with_the_kek_and_only_whe
     kiban_cli::lock_user(&ctx, &admin2, "clerk", "test").unwrap();
     let error = kiban_cli::break_glass_unlock(&ctx, "clerk", &kek, "x").unwrap_err();
     assert!(error.to_string().contains("locked security administrator only"), "{error}");
+    // Every refusal is in the audit log.
+    let denied = audit_actions(&ctx)
+        .into_iter()
+        .filter(|(actor, action, outcome)| {
+            actor == "break-glass" && action == "user.break-glass" && outcome == "denied"
+        })
+        .count();
+    assert!(denied >= 5, "{denied} refusals audited");
 }
 
 #[test]
@@ -442,6 +489,7 @@ fn a_deleted_release_cannot_be_exported_or_opened_even_from_copies_made_before()
     let record = &ctx.store.deletions().unwrap()[0];
     assert_eq!(record.object, object);
     let error = kiban_cli::export_release(&ctx, &release_id, &dir.path().join("again")).unwrap_err();
+    assert!(!dir.path().join("again").exists());
     assert!(error.to_string().contains("deleted"), "{error}");
     drop(ctx);
 
