@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use clap::Args;
 use kiban_audit::Outcome;
+use kiban_columnar::CompactRecords;
 use kiban_linkage::{LinkageConfig, PairwiseQuality};
 use kiban_model::{IdentifiedPerson, LocalPatientId, PatientRecord, ProviderCode};
 use kiban_store::{BatchStatus, PersonLink};
@@ -53,6 +54,23 @@ pub(crate) fn load_vault(ctx: &Ctx) -> Result<Vec<PatientRecord>> {
         }
     }
     Ok(by_patient.into_values().collect())
+}
+
+/// Every completed, undeleted batch's records as [`load_vault`] gives them (merged per provider-local
+/// patient, in provider and local-ID order), held compactly and read a chunk of rows at a time, for a
+/// release of millions of persons.
+pub(crate) fn load_vault_compact(ctx: &Ctx) -> Result<CompactRecords> {
+    let mut records = CompactRecords::new();
+    for batch in ctx.store.batches()? {
+        if batch.status != BatchStatus::Complete || ctx.store.is_deleted(&format!("batch:{}", batch.id))? {
+            continue;
+        }
+        ctx.store
+            .read_batch_into(batch.id, &mut records)
+            .with_context(|| format!("reading batch {} from the vault", batch.id))?;
+    }
+    records.merge_patients();
+    Ok(records)
 }
 
 /// The producer's internal person ID for a cluster: derived from its first member so that it stays the

@@ -288,6 +288,11 @@ impl OptoutMatcher {
         Ok(OptoutMatcher::new(&subjects))
     }
 
+    /// Whether no request was recorded: nothing can match.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.subjects.is_empty()
+    }
+
     pub(crate) fn matches(&self, person: &IdentifiedPerson) -> bool {
         if self.subjects.is_empty() {
             return false;

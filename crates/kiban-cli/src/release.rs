@@ -10,13 +10,13 @@ use clap::Args;
 use kiban_audit::Outcome;
 use kiban_crypto::{DateShiftKey, PseudonymKey};
 use kiban_engine::policy::Recipient;
-use kiban_engine::{LinkedPerson, Mode, ProcessInputs, ReleaseKeys, ReleasePolicy};
-use kiban_model::{LocalPatientId, NaiveDate, ProviderCode};
+use kiban_engine::{LinkedRecords, Mode, ProcessInputs, ReleaseKeys, ReleasePolicy};
+use kiban_model::NaiveDate;
 use kiban_release::{AtRest, ReportContext};
 use kiban_store::{LedgerEntry, ReleaseRecord};
 
 use crate::Ctx;
-use crate::link::load_vault;
+use crate::link::load_vault_compact;
 use crate::optout::OptoutMatcher;
 
 #[derive(Args, Debug, Clone, Default)]
@@ -119,19 +119,19 @@ pub struct ReleaseOutcome {
 /// release folder is published and no ledger line is written.
 pub fn release(ctx: &Ctx, args: &ReleaseArgs) -> Result<ReleaseOutcome> {
     let policy = args.policy()?;
-    let records = load_vault(ctx)?;
-    let links: HashMap<(ProviderCode, LocalPatientId), String> = ctx
-        .store
-        .person_links()?
-        .into_iter()
-        .map(|link| ((link.provider, link.local_id), link.person_id))
+    // The vault's records held compactly, so a million persons fit in a few GiB (see CompactRecords).
+    let records = load_vault_compact(ctx)?;
+    let person_links = ctx.store.person_links()?;
+    let links: HashMap<(&str, &str), &str> = person_links
+        .iter()
+        .map(|link| ((link.provider.as_str(), link.local_id.as_str()), link.person_id.as_str()))
         .collect();
     anyhow::ensure!(!links.is_empty(), "no persons are linked yet: run `kiban link` first");
-    let mut grouped: BTreeMap<&str, Vec<&kiban_model::PatientRecord>> = BTreeMap::new();
+    let mut grouped: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     let mut n_unlinked = 0usize;
-    for record in &records {
-        match links.get(&(record.person.provider.clone(), record.person.local_id.clone())) {
-            Some(person_id) => grouped.entry(person_id.as_str()).or_default().push(record),
+    for record in 0..records.n_records() {
+        match links.get(&(records.provider(record), records.local_id(record))) {
+            Some(person_id) => grouped.entry(person_id).or_default().push(record),
             None => n_unlinked += 1,
         }
     }
@@ -142,12 +142,17 @@ pub fn release(ctx: &Ctx, args: &ReleaseArgs) -> Result<ReleaseOutcome> {
     // Opt-out (提供停止の求め): a linked person with any matching record is left out before processing.
     let matcher = OptoutMatcher::load(ctx)?;
     let n_before = grouped.len();
-    grouped.retain(|_, records| !records.iter().any(|record| matcher.matches(&record.person)));
+    if !matcher.is_empty() {
+        grouped.retain(|_, numbers| !numbers.iter().any(|record| matcher.matches(&records.person(*record))));
+    }
     let n_persons_excluded = n_before - grouped.len();
-    let persons: Vec<LinkedPerson<'_>> = grouped
+    let persons: Vec<LinkedRecords> = grouped
         .into_iter()
-        .map(|(person_id, records)| LinkedPerson { person_id: person_id.to_owned(), records })
+        .map(|(person_id, records)| LinkedRecords { person_id: person_id.to_owned(), records })
         .collect();
+    drop(links);
+    drop(person_links);
+    let (n_records, n_persons) = (records.n_records(), persons.len());
 
     let release_number = ctx.store.next_release_number()?;
     let release_id = format!("R{release_number:04}");
@@ -168,7 +173,7 @@ pub fn release(ctx: &Ctx, args: &ReleaseArgs) -> Result<ReleaseOutcome> {
         );
     }
     let inputs = ProcessInputs { release_date: provided_on, provision_ids: &provision_ids };
-    let dataset = match kiban_engine::process(&persons, &policy, &keys, &inputs) {
+    let dataset = match kiban_engine::process_records(records, persons, &policy, &keys, &inputs) {
         Ok(dataset) => dataset,
         Err(error) => {
             let error = anyhow::Error::new(error).context(format!("processing release {release_id}"));
@@ -195,8 +200,8 @@ pub fn release(ctx: &Ctx, args: &ReleaseArgs) -> Result<ReleaseOutcome> {
         recipient_name: policy.recipient.name.clone(),
         provided_on: provided_on.to_string(),
         facts: vec![
-            ("provider records".to_owned(), records.len().to_string()),
-            ("linked persons".to_owned(), (persons.len() + n_persons_excluded).to_string()),
+            ("provider records".to_owned(), n_records.to_string()),
+            ("linked persons".to_owned(), (n_persons + n_persons_excluded).to_string()),
             ("persons excluded by opt-out".to_owned(), n_persons_excluded.to_string()),
         ],
     };

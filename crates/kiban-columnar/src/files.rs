@@ -18,7 +18,7 @@ use arrow_schema::{DataType, Field, Schema};
 use bytes::Bytes;
 use kiban_model::NaiveDate;
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
@@ -135,6 +135,43 @@ impl<W: std::io::Write + Send> ParquetWriter<W> {
 /// [`TableError::File`] for unreadable Parquet, [`TableError::UnsupportedColumnType`] for other column
 /// types, and the [`Table::new`] errors for bad names.
 pub fn decode_parquet(bytes: Vec<u8>, name: &str, label: &str) -> Result<Table, TableError> {
+    let (reader, mut columns) = open_parquet(bytes, label)?;
+    for batch in reader {
+        let batch = batch.map_err(|err| file_error(label, format!("reading Parquet: {err}")))?;
+        append_batch(&mut columns, &batch, label)?;
+    }
+    Table::new(name, columns)
+}
+
+/// Decodes a Parquet file held in memory a chunk of rows at a time (the reader's batches, about a thousand
+/// rows), handing each to `visit` as a table called `name`, so that a large file is never decoded whole.
+/// `visit` is called at least once: an empty file gives one empty chunk with the file's columns.
+///
+/// # Errors
+/// As [`decode_parquet`], and whatever `visit` returns.
+pub fn decode_parquet_chunks(
+    bytes: Vec<u8>,
+    name: &str,
+    label: &str,
+    mut visit: impl FnMut(&Table) -> Result<(), TableError>,
+) -> Result<(), TableError> {
+    let (reader, empty) = open_parquet(bytes, label)?;
+    let mut visited = false;
+    for batch in reader {
+        let batch = batch.map_err(|err| file_error(label, format!("reading Parquet: {err}")))?;
+        let mut columns = empty.clone();
+        append_batch(&mut columns, &batch, label)?;
+        visit(&Table::new(name, columns)?)?;
+        visited = true;
+    }
+    if !visited {
+        visit(&Table::new(name, empty)?)?;
+    }
+    Ok(())
+}
+
+/// The file's record-batch reader and its columns, empty.
+fn open_parquet(bytes: Vec<u8>, label: &str) -> Result<(ParquetRecordBatchReader, Vec<Column>), TableError> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(bytes))
         .map_err(|err| file_error(label, format!("reading the Parquet footer: {err}")))?;
     let schema = builder.schema().clone();
@@ -157,15 +194,16 @@ pub fn decode_parquet(bytes: Vec<u8>, name: &str, label: &str) -> Result<Table, 
         columns.push(Column { name: field.name().clone(), data });
     }
     let reader = builder.build().map_err(|err| file_error(label, format!("reading Parquet: {err}")))?;
-    for batch in reader {
-        let batch = batch.map_err(|err| file_error(label, format!("reading Parquet: {err}")))?;
-        for (column, array) in columns.iter_mut().zip(batch.columns()) {
-            append(&mut column.data, array.as_ref()).ok_or_else(|| {
-                file_error(label, format!("column {}: unexpected Arrow array type", column.name))
-            })?;
-        }
+    Ok((reader, columns))
+}
+
+fn append_batch(columns: &mut [Column], batch: &RecordBatch, label: &str) -> Result<(), TableError> {
+    for (column, array) in columns.iter_mut().zip(batch.columns()) {
+        append(&mut column.data, array.as_ref()).ok_or_else(|| {
+            file_error(label, format!("column {}: unexpected Arrow array type", column.name))
+        })?;
     }
-    Table::new(name, columns)
+    Ok(())
 }
 
 fn append(data: &mut ColumnData, array: &dyn Array) -> Option<()> {

@@ -195,14 +195,16 @@ fn procedures_table(records: &[PatientRecord]) -> Table {
     )
 }
 
-/// Typed, checked access to one decoded table. Errors name the table, column and row, never a value.
-struct Columns<'a> {
+/// Typed, checked access to one decoded table, or one chunk of it whose first row is row `offset` of the
+/// table. Errors name the table, column and row, never a value.
+pub(crate) struct Columns<'a> {
     table: &'a Table,
+    offset: usize,
 }
 
 macro_rules! typed_column {
     ($method:ident, $variant:ident, $ty:ty, $type_name:literal) => {
-        fn $method(&self, column: &str) -> Result<&'a [Option<$ty>], TableError> {
+        pub(crate) fn $method(&self, column: &str) -> Result<&'a [Option<$ty>], TableError> {
             let data = &self
                 .table
                 .column(column)
@@ -225,28 +227,46 @@ macro_rules! typed_column {
 }
 
 impl<'a> Columns<'a> {
+    pub(crate) fn new(table: &'a Table, offset: usize) -> Columns<'a> {
+        Columns { table, offset }
+    }
+
+    pub(crate) fn n_rows(&self) -> usize {
+        self.table.n_rows()
+    }
+
     typed_column!(utf8, Utf8, String, "string");
     typed_column!(int64, Int64, i64, "int64");
     typed_column!(float64, Float64, f64, "float64");
     typed_column!(bool, Bool, bool, "bool");
     typed_column!(date, Date, NaiveDate, "date");
 
-    fn invalid(&self, column: &str, row: usize, reason: &'static str) -> TableError {
+    pub(crate) fn invalid(&self, column: &str, row: usize, reason: &'static str) -> TableError {
         TableError::InvalidValue {
             table: self.table.name().to_owned(),
             column: column.to_owned(),
-            row,
+            row: self.offset + row,
             reason,
         }
     }
 
     /// The value of a column that must not be null.
     fn required<T: Clone>(&self, values: &[Option<T>], column: &str, row: usize) -> Result<T, TableError> {
-        values[row].clone().ok_or_else(|| self.invalid(column, row, "required value is null"))
+        self.required_ref(values, column, row).cloned()
+    }
+
+    /// The value of a column that must not be null, borrowed.
+    pub(crate) fn required_ref<'v, T>(
+        &self,
+        values: &'v [Option<T>],
+        column: &str,
+        row: usize,
+    ) -> Result<&'v T, TableError> {
+        values[row].as_ref().ok_or_else(|| self.invalid(column, row, "required value is null"))
     }
 
     /// The record each row belongs to, checked against the number of persons.
-    fn record_indices(&self, n_records: usize) -> Result<Vec<usize>, TableError> {
+    pub(crate) fn record_indices(&self, n_records: usize) -> Result<Vec<usize>, TableError> {
         let values = self.int64("record_idx")?;
         (0..self.table.n_rows())
             .map(|row| {
@@ -264,7 +284,7 @@ fn find<'a>(tables: &'a [Table], name: &str) -> Result<Columns<'a>, TableError> 
     tables
         .iter()
         .find(|table| table.name() == name)
-        .map(|table| Columns { table })
+        .map(|table| Columns { table, offset: 0 })
         .ok_or_else(|| TableError::MissingTable { table: name.to_owned() })
 }
 
@@ -290,11 +310,11 @@ pub fn tables_to_records(tables: &[Table]) -> Result<Vec<PatientRecord>, TableEr
     Ok(records)
 }
 
-fn parse_sex(code: &str) -> Option<Sex> {
+pub(crate) fn parse_sex(code: &str) -> Option<Sex> {
     [Sex::Male, Sex::Female, Sex::Other, Sex::Unknown].into_iter().find(|sex| sex.hl7_code() == code)
 }
 
-fn parse_drug_code_system(name: &str) -> Option<DrugCodeSystem> {
+pub(crate) fn parse_drug_code_system(name: &str) -> Option<DrugCodeSystem> {
     [DrugCodeSystem::Hot, DrugCodeSystem::Yj, DrugCodeSystem::Other]
         .into_iter()
         .find(|system| system.name() == name)

@@ -108,6 +108,8 @@ pub enum TableError {
     ColumnType { table: String, column: String, expected: &'static str, actual: &'static str },
     #[error("table {table}: row {row}, column {column}: {reason}")]
     InvalidValue { table: String, column: String, row: usize, reason: &'static str },
+    #[error("more than 4,294,967,294 {what}: too many to hold in memory")]
+    Capacity { what: &'static str },
 }
 
 fn valid_name(name: &str) -> bool {

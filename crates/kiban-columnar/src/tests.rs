@@ -279,3 +279,148 @@ fn unreadable_parquet_names_the_file() {
     let missing = read_parquet(&dir.path().join("absent.parquet"), "absent").unwrap_err().to_string();
     assert!(missing.contains("absent.parquet"), "{missing}");
 }
+
+/// Every record of `compact`, materialized.
+fn materialized(compact: &CompactRecords) -> Vec<PatientRecord> {
+    (0..compact.n_records()).map(|record| compact.record(record)).collect()
+}
+
+#[test]
+fn compact_records_give_back_the_records_pushed_or_decoded() {
+    let records = sample_records();
+    let mut pushed = CompactRecords::new();
+    for record in &records {
+        pushed.push(record).unwrap();
+    }
+    assert!(materialized(&pushed) == records, "push then record changed the records");
+    assert_eq!(pushed.n_events(), 12);
+
+    // Decoded from the tables, in chunks of one row with the rows of each event table reversed: the
+    // compact form groups rows by record and keeps their order within a record.
+    let mut decoded = CompactRecords::new();
+    let mut batch = decoded.batch();
+    for table in records_to_tables(&records) {
+        let n = table.n_rows();
+        let order: Vec<usize> =
+            if table.name() == "persons" { (0..n).collect() } else { (0..n).rev().collect() };
+        for row in order {
+            let keep: Vec<bool> = (0..n).map(|idx| idx == row).collect();
+            batch.append(&table.filter_rows(&keep)).unwrap();
+        }
+        if n == 0 {
+            batch.append(&table).unwrap();
+        }
+    }
+    batch.finish().unwrap();
+    let mut expected = records.clone();
+    for record in &mut expected {
+        // Rows of one record were reversed too.
+        record.person.insurances.reverse();
+        record.encounters.reverse();
+        record.diagnoses.reverse();
+        record.prescriptions.reverse();
+        record.labs.reverse();
+        record.procedures.reverse();
+    }
+    assert!(materialized(&decoded) == expected, "chunked decoding changed the records");
+
+    let mut whole = CompactRecords::new();
+    whole.append_tables(&records_to_tables(&records)).unwrap();
+    assert!(materialized(&whole) == tables_to_records(&records_to_tables(&records)).unwrap());
+    let lab = whole.events(EventKind::Lab, 0).next().unwrap();
+    assert!(matches!(
+        whole.event(EventKind::Lab, lab),
+        EventRef::Lab(LabRef { code: "3D010000001926101", .. })
+    ));
+    assert_eq!(whole.event_source(EventKind::Lab, lab), ("1310000001", "0000123"));
+    let shown = format!("{whole:?} {:?}", whole.event(EventKind::Lab, lab));
+    assert!(!shown.contains("HbA1c") && !shown.contains("0000123"), "{shown}");
+}
+
+#[test]
+fn compact_records_merge_a_patient_sent_twice_as_patient_record_merge_does() {
+    let records = sample_records();
+    let mut again = records[0].clone();
+    again.person.name_kanji = None;
+    again.person.birth_date = None;
+    again.person.phone = Some("090-0000-0000".to_owned());
+    again.person.insurances.push(Insurance { insurer_number: "39131234".to_owned(), ..Insurance::default() });
+    again.labs.truncate(1);
+    let mut compact = CompactRecords::new();
+    compact.append_tables(&records_to_tables(&records[1..])).unwrap();
+    compact.append_tables(&records_to_tables(&records[..1])).unwrap();
+    compact.append_tables(&records_to_tables(std::slice::from_ref(&again))).unwrap();
+    compact.merge_patients();
+
+    let mut merged = records[0].clone();
+    merged.merge(again);
+    let expected = vec![merged, records[1].clone(), records[2].clone()];
+    assert!(materialized(&compact) == expected, "merged records differ");
+    assert_eq!(compact.n_records(), 3);
+    assert_eq!(compact.birth_date(0), expected[0].person.birth_date);
+    assert_eq!(compact.sex(0), Sex::Female);
+    assert_eq!(compact.address(0), expected[0].person.address.as_deref());
+    assert_eq!(compact.postal_code(2), None);
+    assert!(compact.person(0) == expected[0].person);
+    assert_eq!(compact.events(EventKind::Lab, 0).count(), 3);
+}
+
+#[test]
+fn compact_decoding_checks_like_tables_to_records_and_takes_back_a_failed_batch() {
+    let records = sample_records();
+    let mut compact = CompactRecords::new();
+    compact.append_tables(&records_to_tables(&records[..1])).unwrap();
+
+    let mut bad_owner = records_to_tables(&records);
+    let labs = bad_owner[5].columns().iter().map(|column| match column.name.as_str() {
+        "record_idx" => Column::new("record_idx", ColumnData::Int64(vec![Some(0), Some(0), Some(3)])),
+        _ => column.clone(),
+    });
+    bad_owner[5] = Table::new("labs", labs.collect()).unwrap();
+    let message = compact.append_tables(&bad_owner).unwrap_err().to_string();
+    assert_eq!(message, "table labs: row 2, column record_idx: does not point at a persons row");
+    let without_labs: Vec<Table> =
+        records_to_tables(&records).into_iter().filter(|t| t.name() != "labs").collect();
+    assert!(
+        matches!(compact.append_tables(&without_labs), Err(TableError::MissingTable { table }) if table == "labs")
+    );
+
+    // Chunk row numbers count from the start of the table.
+    let mut batch = compact.batch();
+    let persons = &records_to_tables(&records)[0];
+    batch.append(&persons.filter_rows(&[true, true, false])).unwrap();
+    let sex = persons.columns().iter().map(|column| match column.name.as_str() {
+        "sex" => Column::new("sex", ColumnData::Utf8(vec![text("SECRET")])),
+        "record_idx" => Column::new("record_idx", ColumnData::Int64(vec![Some(2)])),
+        _ => Column::new(&column.name, column.data.filter(&[false, false, true])),
+    });
+    let message = batch.append(&Table::new("persons", sex.collect()).unwrap()).unwrap_err().to_string();
+    assert_eq!(message, "table persons: row 2, column sex: expected M, F, O or U");
+    drop(batch);
+
+    assert_eq!(compact.n_records(), 1, "failed batches are taken back");
+    assert!(materialized(&compact) == records[..1]);
+    compact.append_tables(&records_to_tables(&records[1..])).unwrap();
+    assert!(materialized(&compact) == records);
+}
+
+#[test]
+fn parquet_decodes_chunk_by_chunk() {
+    let table = sample_table();
+    let mut chunks = Vec::new();
+    decode_parquet_chunks(encode_parquet(&table, "mem").unwrap(), "sample", "mem", |chunk| {
+        chunks.push(chunk.clone());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(chunks.iter().map(Table::n_rows).sum::<usize>(), 3);
+    let empty = table.filter_rows(&[false, false, false]);
+    let mut calls = 0;
+    decode_parquet_chunks(encode_parquet(&empty, "mem").unwrap(), "sample", "mem", |chunk| {
+        assert!(*chunk == empty);
+        calls += 1;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(calls, 1, "an empty file still gives its columns once");
+}

@@ -19,4 +19,7 @@ pub use dataset::{
     QuasiIdentifierSummary,
 };
 pub use policy::{Mode, ReleasePolicy};
-pub use process::{LinkedPerson, ProcessError, ProcessInputs, ReleaseKeys, age_at, age_label, process};
+pub use process::{
+    LinkedPerson, LinkedRecords, ProcessError, ProcessInputs, ReleaseKeys, age_at, age_label, process,
+    process_records,
+};

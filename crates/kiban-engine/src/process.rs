@@ -13,11 +13,15 @@
 //!    hierarchy or suppressed, diagnosis-code sets made k^m-anonymous (Rule 18 ⑤), lab outliers capped.
 //!
 //! What never reaches the dataset: keys, offsets, the person ID, and every column the policy does not name.
+//!
+//! The records come in as a [`CompactRecords`] (codes and names interned, events as fixed-size rows), which
+//! the dataset keeps: each pass above and each chunk of the release tables reads its events from there, a
+//! cell at a time, so a million persons' records never exist as [`PatientRecord`] objects.
 
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 
-use kiban_columnar::{Column, ColumnData, Table, TableError};
+use kiban_columnar::{Column, ColumnData, CompactRecords, EventKind, EventRef, Table, TableError};
 use kiban_crypto::{DateShiftKey, PseudonymKey};
 use kiban_model::{NaiveDate, PatientRecord, Prefecture, Sex};
 
@@ -31,7 +35,7 @@ mod cells;
 mod peculiar;
 mod persons;
 
-use cells::{ActionContext, Cell, Event};
+use cells::{ActionContext, Cell, Event, Source};
 pub use cells::{age_at, age_label};
 use persons::{Ladder, NULL, PersonQi};
 
@@ -40,6 +44,14 @@ pub struct LinkedPerson<'a> {
     /// The producer's person ID (名寄せ ID). It links back to the vault, so it never leaves.
     pub person_id: String,
     pub records: Vec<&'a PatientRecord>,
+}
+
+/// One person after linkage, with their provider records as numbers into a [`CompactRecords`].
+pub struct LinkedRecords {
+    /// The producer's person ID (名寄せ ID). It links back to the vault, so it never leaves.
+    pub person_id: String,
+    /// Record numbers in the [`CompactRecords`] handed to [`process_records`].
+    pub records: Vec<usize>,
 }
 
 /// The secrets of one release (加工方法等情報). They never leave the producer; nothing derived from them
@@ -79,18 +91,45 @@ pub enum ProcessError {
 
 /// Processes linked persons into a release under `policy`.
 ///
+/// The records are copied into a [`CompactRecords`] first: for tests and small releases. A large release
+/// reads its records into one directly and calls [`process_records`].
+///
 /// # Errors
 /// [`ProcessError::Anonymization`] when no transformation reaches k-anonymity within the suppression limit
 /// (for example fewer than k persons); [`ProcessError::Policy`] when a policy built in code breaks Rule 18
 /// (a parsed policy cannot); [`ProcessError::EmptyCohort`].
 pub fn process<'a>(
-    persons: &'a [LinkedPerson<'a>],
+    persons: &[LinkedPerson<'_>],
+    policy: &'a ReleasePolicy,
+    keys: &'a ReleaseKeys,
+    inputs: &ProcessInputs<'_>,
+) -> Result<AnonymizedDataset<'a>, ProcessError> {
+    let mut records = CompactRecords::new();
+    let mut linked = Vec::with_capacity(persons.len());
+    for person in persons {
+        let numbers = person.records.iter().map(|record| records.push(record)).collect::<Result<_, _>>()?;
+        linked.push(LinkedRecords { person_id: person.person_id.clone(), records: numbers });
+    }
+    process_records(records, linked, policy, keys, inputs)
+}
+
+/// Processes linked persons, whose records are in `records`, into a release under `policy`. The dataset
+/// keeps `records` and reads the events from there while its tables are built.
+///
+/// # Errors
+/// As [`process`].
+///
+/// # Panics
+/// When a person names a record number `records` does not have (a caller bug).
+pub fn process_records<'a>(
+    records: CompactRecords,
+    persons: Vec<LinkedRecords>,
     policy: &'a ReleasePolicy,
     keys: &'a ReleaseKeys,
     inputs: &ProcessInputs<'_>,
 ) -> Result<AnonymizedDataset<'a>, ProcessError> {
     let released = released_columns(policy)?;
-    let subjects = select_cohort(persons, policy);
+    let (subjects, timelines) = select_cohort(&records, &persons, policy);
     if subjects.is_empty() {
         return Err(ProcessError::EmptyCohort);
     }
@@ -105,13 +144,15 @@ pub fn process<'a>(
     let pseudonym_of = |value: &str| keys.pseudonym.pseudonym(value.as_bytes()).as_str().to_owned();
     let mut person_cells: Vec<Vec<Cell>> = Vec::with_capacity(subjects.len());
     for subject in &subjects {
-        let offset = keys.date_shift.offset_days(subject.person_id.as_bytes(), max_shift);
+        let person_id = persons[subject.person].person_id.as_str();
+        let offset = keys.date_shift.offset_days(person_id.as_bytes(), max_shift);
         let ctx = ActionContext { offset, reference_date, age_top_code, pseudonym: &pseudonym_of };
         person_cells.push(
             person_columns
                 .iter()
                 .map(|column| {
-                    let cell = person_cell(subject, column.def.column, inputs.provision_ids);
+                    let cell =
+                        person_cell(&records, person_id, subject, column.def.column, inputs.provision_ids);
                     let birth = match &cell {
                         Cell::Date(birth) if column.def.kind == ValueKind::BirthDate => *birth,
                         _ => None,
@@ -140,7 +181,9 @@ pub fn process<'a>(
                 ladder: Ladder::of(person_columns[*idx].action, age_top_code),
             })
             .collect();
-        let main_chapters: Vec<String> = subjects.iter().map(main_diagnosis_chapter).collect();
+        let main_chapters: Vec<String> = (0..subjects.len())
+            .map(|position| main_diagnosis_chapter(&records, &timelines, position))
+            .collect();
         let search = persons::k_anonymize(&qis, subjects.len(), &policy.privacy, &main_chapters)?;
         for (row, suppressed) in search.solution.suppressed().iter().enumerate() {
             kept[row] = !suppressed;
@@ -181,7 +224,7 @@ pub fn process<'a>(
     // Released persons, ordered by pseudonym so row order says nothing about the source order.
     let mut order: Vec<(String, usize)> = (0..subjects.len())
         .filter(|row| kept[*row])
-        .map(|row| (pseudonym_of(subjects[row].person_id), row))
+        .map(|row| (pseudonym_of(&persons[subjects[row].person].person_id), row))
         .collect();
     order.sort();
 
@@ -208,9 +251,13 @@ pub fn process<'a>(
         order.iter().map(|(_, row)| (*row, std::mem::take(&mut person_cells[*row]))).collect();
     let n_persons_in_cohort = subjects.len();
     let n_persons_released = order.len();
+    let n_persons_in = persons.len();
     let mut prepared = Prepared {
+        records,
+        persons,
         released,
         subjects,
+        timelines,
         order,
         person_cells,
         keys,
@@ -231,7 +278,7 @@ pub fn process<'a>(
 
     let summary = ProcessingSummary {
         mode: policy.mode,
-        n_persons_in: persons.len(),
+        n_persons_in,
         n_persons_in_cohort,
         n_persons_released,
         kanon: kanon_summary,
@@ -285,20 +332,37 @@ fn released_columns(policy: &ReleasePolicy) -> Result<Vec<Released<'_>>, Process
     Ok(released)
 }
 
-/// One person of the cohort: their records (of the policy's providers) and events (in its window), each
-/// table's events in timeline order.
-struct Subject<'a> {
-    person_id: &'a str,
-    records: Vec<&'a PatientRecord>,
-    /// Encounters, diagnoses, prescriptions, labs, procedures.
-    events: [Vec<(Event<'a>, &'a PatientRecord)>; 5],
+/// One person of the cohort: their records of the policy's providers. Their events are in [`Timelines`].
+struct Subject {
+    /// Index into the linked persons.
+    person: usize,
+    records: Vec<usize>,
+}
+
+/// The cohort's events in the policy's window, per subject and event table, each in timeline order.
+struct Timelines {
+    /// Per event table (encounters, diagnoses, prescriptions, labs, procedures), the event numbers of
+    /// every subject, one subject after the other.
+    events: [Vec<u32>; 5],
+    /// Per event table, where each subject's events start; one more entry than subjects.
+    starts: [Vec<usize>; 5],
+}
+
+impl Timelines {
+    fn of(&self, table: usize, subject: usize) -> &[u32] {
+        &self.events[table][self.starts[table][subject]..self.starts[table][subject + 1]]
+    }
 }
 
 fn event_table_index(table: &str) -> usize {
     catalog::TABLES[1..].iter().position(|name| *name == table).unwrap_or(0)
 }
 
-fn select_cohort<'a>(persons: &'a [LinkedPerson<'a>], policy: &ReleasePolicy) -> Vec<Subject<'a>> {
+fn select_cohort(
+    compact: &CompactRecords,
+    persons: &[LinkedRecords],
+    policy: &ReleasePolicy,
+) -> (Vec<Subject>, Timelines) {
     let cohort = &policy.cohort;
     let in_window = |date: Option<NaiveDate>| {
         date.is_none_or(|date| {
@@ -306,43 +370,42 @@ fn select_cohort<'a>(persons: &'a [LinkedPerson<'a>], policy: &ReleasePolicy) ->
         })
     };
     let mut subjects = Vec::new();
-    for person in persons {
-        let records: Vec<&PatientRecord> = person
+    let mut timelines = Timelines { events: Default::default(), starts: std::array::from_fn(|_| vec![0]) };
+    let mut events: [Vec<u32>; 5] = Default::default();
+    for (idx, person) in persons.iter().enumerate() {
+        let records: Vec<usize> = person
             .records
             .iter()
             .copied()
             .filter(|record| {
                 cohort.providers.is_empty()
-                    || cohort.providers.iter().any(|code| code == record.person.provider.as_str())
+                    || cohort.providers.iter().any(|code| code == compact.provider(*record))
             })
             .collect();
-        let mut events: [Vec<(Event<'a>, &'a PatientRecord)>; 5] = Default::default();
-        for record in &records {
-            let all = [
-                record.encounters.iter().map(Event::Encounter).collect::<Vec<_>>(),
-                record.diagnoses.iter().map(Event::Diagnosis).collect(),
-                record.prescriptions.iter().map(Event::Prescription).collect(),
-                record.labs.iter().map(Event::Lab).collect(),
-                record.procedures.iter().map(Event::Procedure).collect(),
-            ];
-            for (table, list) in all.into_iter().enumerate() {
-                events[table]
-                    .extend(list.into_iter().filter(|event| in_window(event.date())).map(|e| (e, *record)));
-            }
-        }
         if records.is_empty() {
             continue;
         }
+        for (table, kind) in EventKind::ALL.into_iter().enumerate() {
+            events[table].clear();
+            for record in &records {
+                events[table].extend(
+                    compact
+                        .events(kind, *record)
+                        .filter(|event| in_window(cells::event_date(compact.event(kind, *event)))),
+                );
+            }
+        }
         let windowed = cohort.from.is_some() || cohort.to.is_some();
-        let has_dated_event = events.iter().flatten().any(|(event, _)| event.date().is_some());
+        let has_dated_event = EventKind::ALL.into_iter().enumerate().any(|(table, kind)| {
+            events[table].iter().any(|event| cells::event_date(compact.event(kind, *event)).is_some())
+        });
         if windowed && !has_dated_event {
             continue;
         }
         if !cohort.diagnoses.is_empty() {
-            let matches = events[1].iter().any(|(event, _)| match event {
-                Event::Diagnosis(diagnosis) => diagnosis
+            let matches = events[1].iter().any(|event| match compact.event(EventKind::Diagnosis, *event) {
+                EventRef::Diagnosis(diagnosis) => diagnosis
                     .icd10
-                    .as_deref()
                     .is_some_and(|code| cohort.diagnoses.iter().any(|range| range.contains(code))),
                 _ => false,
             });
@@ -350,58 +413,65 @@ fn select_cohort<'a>(persons: &'a [LinkedPerson<'a>], policy: &ReleasePolicy) ->
                 continue;
             }
         }
-        for list in &mut events {
+        for (table, kind) in EventKind::ALL.into_iter().enumerate() {
             // Timeline order, ties broken by the event's own codes so the order never depends on input order.
-            list.sort_by_cached_key(|(event, record)| {
-                (event.date(), event_sort_key(*event), record.person.provider.as_str().to_owned())
+            events[table].sort_by_cached_key(|event| {
+                let view = compact.event(kind, *event);
+                (cells::event_date(view), event_sort_key(view), compact.event_source(kind, *event).0)
             });
+            timelines.events[table].extend_from_slice(&events[table]);
+            timelines.starts[table].push(timelines.events[table].len());
         }
-        subjects.push(Subject { person_id: &person.person_id, records, events });
+        subjects.push(Subject { person: idx, records });
     }
-    subjects
+    (subjects, timelines)
 }
 
 fn event_sort_key(event: Event<'_>) -> String {
     match event {
         Event::Encounter(e) => format!("{}|{:?}", e.class.name(), e.end),
         Event::Diagnosis(d) => format!("{:?}|{:?}", d.icd10, d.medis_code),
-        Event::Prescription(p) => p.drug_code.clone(),
-        Event::Lab(l) => l.code.clone(),
-        Event::Procedure(p) => p.code.clone(),
+        Event::Prescription(p) => p.drug_code.to_owned(),
+        Event::Lab(l) => l.code.to_owned(),
+        Event::Procedure(p) => p.code.to_owned(),
     }
 }
 
 /// A person-level column's source value: the value most of the person's records agree on.
-fn person_cell(subject: &Subject<'_>, column: &str, provision_ids: &BTreeMap<String, String>) -> Cell {
+fn person_cell(
+    compact: &CompactRecords,
+    person_id: &str,
+    subject: &Subject,
+    column: &str,
+    provision_ids: &BTreeMap<String, String>,
+) -> Cell {
     let records = &subject.records;
     match column {
-        "person_id" => Cell::Text(Some(subject.person_id.to_owned())),
-        "provision_id" => Cell::Text(provision_ids.get(subject.person_id).cloned()),
-        "birth_date" => Cell::Date(most_common(records.iter().filter_map(|r| r.person.birth_date))),
-        "sex" => {
-            Cell::Text(Some(
-                match most_common(
-                    records.iter().map(|r| r.person.sex).filter(|sex| !matches!(sex, Sex::Unknown)),
-                ) {
-                    Some(Sex::Male) => "M",
-                    Some(Sex::Female) => "F",
-                    Some(Sex::Other) => "O",
-                    Some(Sex::Unknown) | None => "U",
-                }
-                .to_owned(),
-            ))
-        }
+        "person_id" => Cell::Text(Some(person_id.to_owned())),
+        "provision_id" => Cell::Text(provision_ids.get(person_id).cloned()),
+        "birth_date" => Cell::Date(most_common(records.iter().filter_map(|r| compact.birth_date(*r)))),
+        "sex" => Cell::Text(Some(
+            match most_common(
+                records.iter().map(|r| compact.sex(*r)).filter(|sex| !matches!(sex, Sex::Unknown)),
+            ) {
+                Some(Sex::Male) => "M",
+                Some(Sex::Female) => "F",
+                Some(Sex::Other) => "O",
+                Some(Sex::Unknown) | None => "U",
+            }
+            .to_owned(),
+        )),
         // The first address that names a prefecture.
         "address" => Cell::Text(
             records
                 .iter()
-                .filter_map(|r| r.person.address.as_deref())
+                .filter_map(|r| compact.address(*r))
                 .find(|address| Prefecture::of_address(address).is_some())
                 .map(str::to_owned),
         ),
-        "postal_code" => Cell::Text(
-            most_common(records.iter().filter_map(|r| r.person.postal_code.as_deref())).map(str::to_owned),
-        ),
+        "postal_code" => {
+            Cell::Text(most_common(records.iter().filter_map(|r| compact.postal_code(*r))).map(str::to_owned))
+        }
         // Every other person column is refused by Rule 18 before processing starts.
         _ => Cell::Text(None),
     }
@@ -409,11 +479,13 @@ fn person_cell(subject: &Subject<'_>, column: &str, provision_ids: &BTreeMap<Str
 
 /// The ICD-10 chapter of the person's first main diagnosis (or first diagnosis), `none` without one: the
 /// sensitive attribute of the l-diversity and t-closeness models.
-fn main_diagnosis_chapter(subject: &Subject<'_>) -> String {
+fn main_diagnosis_chapter(compact: &CompactRecords, timelines: &Timelines, subject: usize) -> String {
     use crate::codes::{CodeHierarchy as _, generalization_path};
-    let diagnoses = subject.events[1].iter().filter_map(|(event, _)| match event {
-        Event::Diagnosis(diagnosis) => Some(*diagnosis),
-        _ => None,
+    let diagnoses = timelines.of(1, subject).iter().filter_map(|event| {
+        match compact.event(EventKind::Diagnosis, *event) {
+            Event::Diagnosis(diagnosis) => Some(diagnosis),
+            _ => None,
+        }
     });
     let mut first = None;
     let mut main = None;
@@ -425,7 +497,7 @@ fn main_diagnosis_chapter(subject: &Subject<'_>) -> String {
         }
     }
     main.or(first)
-        .and_then(|diagnosis| diagnosis.icd10.as_deref())
+        .and_then(|diagnosis| diagnosis.icd10)
         .map(|code| code.trim().replace('.', "").to_ascii_uppercase())
         .and_then(|code| {
             let hierarchy = crate::codes::Icd10Hierarchy;
@@ -459,8 +531,11 @@ fn most_common<T: Ord + Copy>(values: impl Iterator<Item = T>) -> Option<T> {
 /// a release of millions of persons never holds all its rows at once. Holds the keys: it never leaves the
 /// engine except inside an [`AnonymizedDataset`], whose API gives out tables and the summary only.
 pub(crate) struct Prepared<'a> {
+    records: CompactRecords,
+    persons: Vec<LinkedRecords>,
     released: Vec<Released<'a>>,
-    subjects: Vec<Subject<'a>>,
+    subjects: Vec<Subject>,
+    timelines: Timelines,
     /// The released persons: (pseudonym, index into `subjects`), sorted by pseudonym so row order says
     /// nothing about the source order.
     order: Vec<(String, usize)>,
@@ -498,9 +573,10 @@ impl<'a> Prepared<'a> {
         tables
     }
 
-    fn context<'c>(&self, subject: &Subject<'_>, pseudonym: &'c dyn Fn(&str) -> String) -> ActionContext<'c> {
+    fn context<'c>(&self, subject: &Subject, pseudonym: &'c dyn Fn(&str) -> String) -> ActionContext<'c> {
+        let person_id = &self.persons[subject.person].person_id;
         ActionContext {
-            offset: self.keys.date_shift.offset_days(subject.person_id.as_bytes(), self.max_shift),
+            offset: self.keys.date_shift.offset_days(person_id.as_bytes(), self.max_shift),
             reference_date: self.reference_date,
             age_top_code: self.age_top_code,
             pseudonym,
@@ -524,21 +600,25 @@ impl<'a> Prepared<'a> {
     /// Calls `visit` with every released event of `table` of the released persons in `persons` (a range of
     /// the release order): the person's position in the order, the event's action-applied cells (before
     /// the peculiar-value treatments) and the event.
-    fn visit_events(
-        &self,
+    fn visit_events<'s>(
+        &'s self,
         table: &str,
         persons: std::ops::Range<usize>,
-        mut visit: impl FnMut(usize, Vec<Cell>, Event<'a>),
+        mut visit: impl FnMut(usize, Vec<Cell>, Event<'s>),
     ) {
         let columns = self.columns_of(table);
         let table_idx = event_table_index(table);
+        let kind = EventKind::ALL[table_idx];
         let pseudonym = |value: &str| self.pseudonym(value);
         for position in persons {
-            let subject = &self.subjects[self.order[position].1];
-            let ctx = self.context(subject, &pseudonym);
-            for (event, record) in &subject.events[table_idx] {
-                let cells = columns.iter().map(|column| event_cell(column, *event, record, &ctx)).collect();
-                visit(position, cells, *event);
+            let row = self.order[position].1;
+            let ctx = self.context(&self.subjects[row], &pseudonym);
+            for number in self.timelines.of(table_idx, row) {
+                let event = self.records.event(kind, *number);
+                let (provider, local_id) = self.records.event_source(kind, *number);
+                let source = Source { provider, local_id };
+                let cells = columns.iter().map(|column| event_cell(column, event, source, &ctx)).collect();
+                visit(position, cells, event);
             }
         }
     }
@@ -583,23 +663,18 @@ impl<'a> Prepared<'a> {
 
 /// One event cell after its action. Provider and local IDs get their own pseudonym domains, so no
 /// pseudonym of one kind can equal another kind's.
-fn event_cell(
-    column: &Released<'_>,
-    event: Event<'_>,
-    record: &PatientRecord,
-    ctx: &ActionContext<'_>,
-) -> Cell {
-    let source = cells::event_cell(event, record, column.def.column);
-    match (column.def.column, column.action, source) {
+fn event_cell(column: &Released<'_>, event: Event<'_>, source: Source<'_>, ctx: &ActionContext<'_>) -> Cell {
+    let value = cells::event_cell(event, source, column.def.column);
+    match (column.def.column, column.action, value) {
         ("provider" | "local_patient_id", Action::Pseudonym, Cell::Text(value)) => {
             let domain = if column.def.column == "provider" {
                 format!("provider:{}", value.unwrap_or_default())
             } else {
-                format!("local:{}/{}", record.person.provider.as_str(), value.unwrap_or_default())
+                format!("local:{}/{}", source.provider, value.unwrap_or_default())
             };
             Cell::Text(Some((ctx.pseudonym)(&domain)))
         }
-        (_, action, source) => cells::apply(action, source, ctx),
+        (_, action, value) => cells::apply(action, value, ctx),
     }
 }
 

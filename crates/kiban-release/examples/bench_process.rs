@@ -5,19 +5,22 @@
 //! /usr/bin/time -v target/release/examples/bench_process --persons 1000000 --policy docs/examples/policy-anonymized.toml
 //! ```
 //!
-//! The cohort is generated in memory by kiban-synth (3 providers) and linked by its ground truth, so the
+//! The cohort is generated in memory by kiban-synth (3 providers), moved record by record into a
+//! `CompactRecords` (the form a release reads the vault into) and linked by its ground truth, so the
 //! figures are those of processing and writing (cohort selection, k-anonymity, peculiar values, k^m on
 //! diagnosis codes; then tables built and written a chunk of persons at a time as Parquet + CSV + manifest +
-//! report), not of intake or linkage. Prints one
-//! `key=value` line per phase; peak memory comes from `/usr/bin/time -v` (it includes the generated cohort).
+//! report), not of intake or linkage. Prints one `key=value` line per phase; peak memory comes from
+//! `/usr/bin/time -v` (it includes the generated cohort, about 10 GiB at a million persons; kiban-cli's
+//! `bench_release` example measures a release read from the vault instead).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
+use kiban_columnar::CompactRecords;
 use kiban_crypto::{DateShiftKey, PseudonymKey, SecretKey};
 use kiban_engine::policy::Recipient;
-use kiban_engine::{LinkedPerson, ProcessInputs, ReleaseKeys, ReleasePolicy};
-use kiban_model::{NaiveDate, PatientRecord};
+use kiban_engine::{LinkedRecords, ProcessInputs, ReleaseKeys, ReleasePolicy};
+use kiban_model::NaiveDate;
 use kiban_synth::SynthConfig;
 
 fn main() {
@@ -49,32 +52,34 @@ fn main() {
         seed: 1,
         ..SynthConfig::default()
     });
-    let truth: HashMap<(&str, &str), u64> =
-        cohort.truth.iter().map(|row| ((row.provider.as_str(), row.local_id.as_str()), row.person)).collect();
-    let mut grouped: BTreeMap<u64, Vec<&PatientRecord>> = BTreeMap::new();
-    for record in cohort.records.iter().flatten() {
-        grouped
-            .entry(truth[&(record.person.provider.as_str(), record.person.local_id.as_str())])
-            .or_default()
-            .push(record);
-    }
-    let linked: Vec<LinkedPerson<'_>> = grouped
-        .into_iter()
-        .map(|(id, records)| LinkedPerson { person_id: format!("person-{id}"), records })
-        .collect();
-    let n_events: usize = cohort
-        .records
+    println!("generate seconds={:.2} generated_rss_mib={}", start.elapsed().as_secs_f64(), rss_mib());
+
+    let start = Instant::now();
+    let truth: HashMap<(String, String), u64> = cohort
+        .truth
         .iter()
-        .flatten()
-        .map(|r| {
-            r.encounters.len() + r.diagnoses.len() + r.prescriptions.len() + r.labs.len() + r.procedures.len()
-        })
-        .sum();
+        .map(|row| ((row.provider.as_str().to_owned(), row.local_id.as_str().to_owned()), row.person))
+        .collect();
+    let n_records = cohort.truth.len();
+    let mut records = CompactRecords::new();
+    let mut grouped: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    for provider_records in cohort.records {
+        for record in provider_records {
+            let person = truth
+                [&(record.person.provider.as_str().to_owned(), record.person.local_id.as_str().to_owned())];
+            grouped.entry(person).or_default().push(records.push(&record).expect("fits"));
+        }
+    }
+    drop(truth);
+    let linked: Vec<LinkedRecords> = grouped
+        .into_iter()
+        .map(|(id, records)| LinkedRecords { person_id: format!("person-{id}"), records })
+        .collect();
     println!(
-        "generate seconds={:.2} persons={} records={} events={n_events} input_rss_mib={}",
+        "compact seconds={:.2} persons={} records={n_records} events={} rss_mib={}",
         start.elapsed().as_secs_f64(),
         linked.len(),
-        cohort.truth.len(),
+        records.n_events(),
         rss_mib()
     );
 
@@ -89,7 +94,8 @@ fn main() {
         provision_ids: &no_ids,
     };
     let start = Instant::now();
-    let dataset = kiban_engine::process(&linked, &policy, &keys, &inputs).expect("processing");
+    let dataset =
+        kiban_engine::process_records(records, linked, &policy, &keys, &inputs).expect("processing");
     let summary = dataset.summary();
     println!(
         "process seconds={:.2} released={} peculiar_decisions={}",

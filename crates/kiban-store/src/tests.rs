@@ -436,6 +436,10 @@ fn vault_round_trip_and_resume_overwrites(db: &TestDb) {
     let batch = store.begin_batch(&new_batch("f1")).unwrap();
     store.write_batch_records(batch, &records()).unwrap();
     assert!(store.read_batch_records(batch).unwrap() == records());
+    let mut compact = kiban_columnar::CompactRecords::new();
+    store.read_batch_into(batch, &mut compact).unwrap();
+    let read: Vec<PatientRecord> = (0..compact.n_records()).map(|record| compact.record(record)).collect();
+    assert!(read == records(), "the compact read gives the same records");
 
     let batch_dir = db.path().join("vault/batches/1");
     assert_eq!(store.batch_vault_dir(batch), batch_dir);
@@ -461,6 +465,9 @@ fn vault_round_trip_and_resume_overwrites(db: &TestDb) {
     std::fs::remove_file(batch_dir.join("labs.parquet")).unwrap();
     let missing = store.read_batch_records(batch).unwrap_err().to_string();
     assert!(missing.contains("labs.parquet"), "{missing}");
+    let missing = store.read_batch_into(batch, &mut compact).unwrap_err().to_string();
+    assert!(missing.contains("labs.parquet"), "{missing}");
+    assert_eq!(compact.n_records(), records().len(), "a batch that cannot be read adds nothing");
 }
 
 fn release_ledger_and_audit_are_written_together(db: &TestDb) {

@@ -7,7 +7,10 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use kiban_columnar::{RECORD_TABLES, decode_parquet, encode_parquet, records_to_tables, tables_to_records};
+use kiban_columnar::{
+    CompactRecords, RECORD_TABLES, decode_parquet, decode_parquet_chunks, encode_parquet, records_to_tables,
+    tables_to_records,
+};
 use kiban_model::PatientRecord;
 
 use crate::Store;
@@ -103,5 +106,28 @@ impl Store {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         tables_to_records(&tables).map_err(|source| StoreError::VaultTable { batch, source })
+    }
+
+    /// Reads `batch`'s records from the vault into `records`, one file and one chunk of rows at a time,
+    /// so that neither the batch's tables nor its records are ever whole in memory (see
+    /// [`CompactRecords`]).
+    ///
+    /// # Errors
+    /// As [`Store::read_batch_records`]. On error nothing of the batch is added to `records`.
+    pub fn read_batch_into(&self, batch: BatchId, records: &mut CompactRecords) -> Result<(), StoreError> {
+        self.read(|db| load_batch(db, batch))?;
+        let keys = self.keys()?;
+        let data_key = keys.keystore.load(&batch_object(batch), &keys.kek)?;
+        let dir = self.batch_vault_dir(batch);
+        let mut decoder = records.batch();
+        for name in RECORD_TABLES {
+            let path = dir.join(format!("{name}.parquet"));
+            let bytes = data_key
+                .open(&file_label(batch, name), &read_file(&path)?)
+                .map_err(|source| StoreError::VaultSeal { path: path.display().to_string(), source })?;
+            decode_parquet_chunks(bytes, name, &path.display().to_string(), |chunk| decoder.append(chunk))
+                .map_err(|source| StoreError::VaultTable { batch, source })?;
+        }
+        decoder.finish().map_err(|source| StoreError::VaultTable { batch, source })
     }
 }

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
 
 mod anonymize;
+mod compact_release;
 mod linkage_material;
 mod optout;
 mod release_policy;

@@ -1,9 +1,7 @@
 //! One cell at a time: reading a catalog column from the record model, and applying the policy's action.
 
-use kiban_columnar::ColumnData;
-use kiban_model::{
-    Datelike, Diagnosis, Encounter, LabResult, LabValue, NaiveDate, PatientRecord, Prescription, Procedure,
-};
+use kiban_columnar::{ColumnData, EventRef, LabValueRef};
+use kiban_model::{Datelike, NaiveDate};
 
 use crate::policy::{Action, ColumnDef, Generalization, Icd10Level, ValueKind};
 
@@ -17,26 +15,25 @@ pub(super) enum Cell {
     Bool(Option<bool>),
 }
 
-/// One event of a person, with the provider record it came from.
+/// One event of a person, borrowed from the records.
+pub(super) type Event<'a> = EventRef<'a>;
+
+/// The provider record an event came from.
 #[derive(Clone, Copy)]
-pub(super) enum Event<'a> {
-    Encounter(&'a Encounter),
-    Diagnosis(&'a Diagnosis),
-    Prescription(&'a Prescription),
-    Lab(&'a LabResult),
-    Procedure(&'a Procedure),
+pub(super) struct Source<'a> {
+    pub(super) provider: &'a str,
+    /// The provider-local patient ID (an identifier).
+    pub(super) local_id: &'a str,
 }
 
-impl Event<'_> {
-    /// The date the cohort window is applied to (a diagnosis without onset date is always in).
-    pub(super) fn date(self) -> Option<NaiveDate> {
-        match self {
-            Event::Encounter(e) => Some(e.start),
-            Event::Diagnosis(d) => d.onset,
-            Event::Prescription(p) => Some(p.date),
-            Event::Lab(l) => Some(l.date),
-            Event::Procedure(p) => Some(p.date),
-        }
+/// The date the cohort window is applied to (a diagnosis without onset date is always in).
+pub(super) fn event_date(event: Event<'_>) -> Option<NaiveDate> {
+    match event {
+        Event::Encounter(e) => Some(e.start),
+        Event::Diagnosis(d) => d.onset,
+        Event::Prescription(p) => Some(p.date),
+        Event::Lab(l) => Some(l.date),
+        Event::Procedure(p) => Some(p.date),
     }
 }
 
@@ -46,10 +43,10 @@ fn text(value: Option<&str>) -> Cell {
 
 /// Reads `column` of an event table for one event. The event-table columns `provider` and
 /// `local_patient_id` come from the record.
-pub(super) fn event_cell(event: Event<'_>, record: &PatientRecord, column: &str) -> Cell {
+pub(super) fn event_cell(event: Event<'_>, source: Source<'_>, column: &str) -> Cell {
     match column {
-        "provider" => return text(Some(record.person.provider.as_str())),
-        "local_patient_id" => return text(Some(record.person.local_id.as_str())),
+        "provider" => return text(Some(source.provider)),
+        "local_patient_id" => return text(Some(source.local_id)),
         _ => {}
     }
     match event {
@@ -57,48 +54,48 @@ pub(super) fn event_cell(event: Event<'_>, record: &PatientRecord, column: &str)
             "class" => text(Some(e.class.name())),
             "start_date" => Cell::Date(Some(e.start)),
             "end_date" => Cell::Date(e.end),
-            "department" => text(e.department.as_deref()),
+            "department" => text(e.department),
             _ => Cell::Text(None),
         },
         Event::Diagnosis(d) => match column {
-            "icd10" => text(d.icd10.as_deref()),
-            "medis_code" => text(d.medis_code.as_deref()),
-            "name" => text(d.name.as_deref()),
+            "icd10" => text(d.icd10),
+            "medis_code" => text(d.medis_code),
+            "name" => text(d.name),
             "onset_date" => Cell::Date(d.onset),
             "suspected" => Cell::Bool(Some(d.suspected)),
             "main" => Cell::Bool(Some(d.main)),
             _ => Cell::Text(None),
         },
         Event::Prescription(p) => match column {
-            "drug_code" => text(Some(&p.drug_code)),
+            "drug_code" => text(Some(p.drug_code)),
             "code_system" => text(Some(p.code_system.name())),
-            "drug_name" => text(p.drug_name.as_deref()),
+            "drug_name" => text(p.drug_name),
             "dose" => Cell::Number(p.dose),
-            "unit" => text(p.unit.as_deref()),
+            "unit" => text(p.unit),
             "days" => Cell::Integer(p.days.map(i64::from)),
             "date" => Cell::Date(Some(p.date)),
             _ => Cell::Text(None),
         },
         Event::Lab(l) => match column {
-            "code" => text(Some(&l.code)),
-            "name" => text(l.name.as_deref()),
+            "code" => text(Some(l.code)),
+            "name" => text(l.name),
             "value_numeric" => Cell::Number(match l.value {
-                LabValue::Numeric(value) => Some(value),
-                LabValue::Text(_) => None,
+                LabValueRef::Numeric(value) => Some(value),
+                LabValueRef::Text(_) => None,
             }),
-            "value_text" => text(match &l.value {
-                LabValue::Numeric(_) => None,
-                LabValue::Text(value) => Some(value),
+            "value_text" => text(match l.value {
+                LabValueRef::Numeric(_) => None,
+                LabValueRef::Text(value) => Some(value),
             }),
-            "unit" => text(l.unit.as_deref()),
-            "reference_range" => text(l.reference_range.as_deref()),
+            "unit" => text(l.unit),
+            "reference_range" => text(l.reference_range),
             "date" => Cell::Date(Some(l.date)),
             _ => Cell::Text(None),
         },
         Event::Procedure(p) => match column {
-            "code" => text(Some(&p.code)),
-            "code_system" => text(p.code_system.as_deref()),
-            "name" => text(p.name.as_deref()),
+            "code" => text(Some(p.code)),
+            "code_system" => text(p.code_system),
+            "name" => text(p.name),
             "date" => Cell::Date(Some(p.date)),
             _ => Cell::Text(None),
         },

@@ -80,7 +80,7 @@ impl Treatments {
         if let (Event::Lab(lab), Some(idx)) =
             (event, sources.iter().position(|source| *source == "value_numeric"))
             && let Cell::Number(Some(value)) = &mut cells[idx]
-            && let Some((min, max)) = self.caps.get(&lab.code)
+            && let Some((min, max)) = self.caps.get(lab.code)
         {
             *value = value.clamp(*min, *max);
         }
@@ -218,7 +218,7 @@ fn lab_caps(
     prepared.visit_events("labs", 0..prepared.n_persons(), |_, mut cells, event| {
         treatments.apply("labs", &sources, &mut cells, event);
         if let (Event::Lab(lab), Cell::Number(Some(value))) = (event, &cells[idx]) {
-            values.entry(lab.code.clone()).or_default().push(*value);
+            values.entry(lab.code.to_owned()).or_default().push(*value);
         }
     });
     let mut caps = HashMap::with_capacity(values.len());
@@ -281,11 +281,11 @@ fn family(column: &str, event: Event<'_>) -> Family {
 /// The event's own value of a code column, before any action.
 fn source_code<'e>(column: &str, event: Event<'e>) -> Option<&'e str> {
     match (column, event) {
-        ("icd10", Event::Diagnosis(d)) => d.icd10.as_deref(),
-        ("medis_code", Event::Diagnosis(d)) => d.medis_code.as_deref(),
-        ("drug_code", Event::Prescription(p)) => Some(&p.drug_code),
-        ("code", Event::Lab(l)) => Some(&l.code),
-        ("code", Event::Procedure(p)) => Some(&p.code),
+        ("icd10", Event::Diagnosis(d)) => d.icd10,
+        ("medis_code", Event::Diagnosis(d)) => d.medis_code,
+        ("drug_code", Event::Prescription(p)) => Some(p.drug_code),
+        ("code", Event::Lab(l)) => Some(l.code),
+        ("code", Event::Procedure(p)) => Some(p.code),
         _ => None,
     }
 }

@@ -1,0 +1,264 @@
+//! `kiban release` at scale, read from the vault (issue 5: a million persons in ≤ 10 minutes and ≤ 4 GiB).
+//!
+//! ```text
+//! cargo build --release -p kiban-cli --example bench_release
+//! B=target/release/examples/bench_release
+//! $B build --persons 1000000 --data-dir /work/bench-vault-1m        # once: synthetic cohort → vault + links
+//! /usr/bin/time -v $B release --data-dir /work/bench-vault-1m       # `kiban release` end to end
+//! /usr/bin/time -v $B phases --data-dir /work/bench-vault-1m --out /work/bench-phases-1m
+//! ```
+//!
+//! `build` generates the cohort with kiban-synth (3 providers, seed 1), registers the providers, stores the
+//! records in the vault as sealed Parquet batches of `--batch-records` records (50,000 by default) through
+//! the store's API, as intake does, and stores links from the generator's ground truth (as `kiban link`
+//! would, without the linkage's time). `release` runs `kiban_cli::release` (the built-in anonymized policy,
+//! reference date 2026-04-01) and removes the release folder after measuring it unless `--keep`. `phases`
+//! runs the same steps by hand (read the vault, group by link, process, write), timing each. Each prints
+//! `key=value` lines; peak memory comes from `/usr/bin/time -v`.
+
+#![allow(clippy::unwrap_used)] // a benchmark driver: any failure ends the run
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context as _, Result};
+use kiban_audit::Outcome;
+use kiban_cli::{Ctx, ProviderArgs, ReleaseArgs};
+use kiban_columnar::CompactRecords;
+use kiban_crypto::{DateShiftKey, PseudonymKey};
+use kiban_engine::{LinkedRecords, ProcessInputs, ReleaseKeys};
+use kiban_model::NaiveDate;
+use kiban_store::{BatchCompletion, NewBatch, PersonLink};
+use kiban_synth::SynthConfig;
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let mode = args.next().context("usage: bench_release build|release|phases --data-dir DIR ...")?;
+    let mut persons = 100_000;
+    let mut batch_records = 50_000;
+    let mut data_dir = None;
+    let mut out = None;
+    let mut keep = false;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--persons" => persons = args.next().context("--persons N")?.parse()?,
+            "--batch-records" => batch_records = args.next().context("--batch-records N")?.parse()?,
+            "--data-dir" => data_dir = Some(PathBuf::from(args.next().context("--data-dir DIR")?)),
+            "--out" => out = Some(PathBuf::from(args.next().context("--out DIR")?)),
+            "--keep" => keep = true,
+            other => anyhow::bail!("unknown argument {other}"),
+        }
+    }
+    let data_dir = data_dir.context("--data-dir DIR is required")?;
+    match mode.as_str() {
+        "build" => build(&data_dir, persons, batch_records),
+        "release" => release(&data_dir, keep),
+        "phases" => phases(&data_dir, &out.context("phases needs --out DIR")?),
+        other => anyhow::bail!("unknown mode {other}: build, release or phases"),
+    }
+}
+
+fn reference_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 4, 1).expect("a valid date")
+}
+
+fn release_args() -> ReleaseArgs {
+    ReleaseArgs {
+        recipient_name: Some("bench".to_owned()),
+        recipient_address: Some("bench".to_owned()),
+        reference_date: Some(reference_date()),
+        ..ReleaseArgs::default()
+    }
+}
+
+fn build(data_dir: &std::path::Path, persons: usize, batch_records: usize) -> Result<()> {
+    anyhow::ensure!(!data_dir.exists(), "{} exists: build into a new folder", data_dir.display());
+    let ctx = Ctx::open(data_dir, "bench", false)?;
+    let start = Instant::now();
+    let cohort = kiban_synth::generate(&SynthConfig {
+        n_patients: persons,
+        n_providers: 3,
+        seed: 1,
+        ..SynthConfig::default()
+    });
+    println!("generate seconds={:.2} rss_mib={}", start.elapsed().as_secs_f64(), rss_mib());
+
+    let start = Instant::now();
+    for provider in &cohort.providers {
+        kiban_cli::register_provider(
+            &ctx,
+            &ProviderArgs {
+                code: provider.code.as_str().to_owned(),
+                name: provider.name.clone(),
+                address: provider.address.clone(),
+                notified_on: NaiveDate::from_ymd_opt(2025, 4, 1).expect("a valid date"),
+                published_on: NaiveDate::from_ymd_opt(2025, 4, 15),
+            },
+        )?;
+    }
+    let (mut n_batches, mut n_records, mut n_events) = (0, 0, 0);
+    for (provider, records) in cohort.providers.iter().zip(&cohort.records) {
+        for (chunk_idx, chunk) in records.chunks(batch_records.max(1)).enumerate() {
+            let batch = ctx.store.begin_batch(&NewBatch {
+                provider: provider.code.clone(),
+                fingerprint: format!("bench-{}-{chunk_idx}", provider.code),
+                format: "synthetic".to_owned(),
+                source: "bench_release".to_owned(),
+                started_at: ctx.now(),
+            })?;
+            ctx.store.write_batch_records(batch, chunk)?;
+            let completion = BatchCompletion {
+                n_persons: chunk.len() as u64,
+                n_persons_excluded: 0,
+                n_records_by_kind: BTreeMap::new(),
+                items: Vec::new(),
+                quarantined: Vec::new(),
+                completed_at: ctx.now(),
+            };
+            let event = ctx.event("ingest.batch", &format!("batch:{batch}"), Outcome::Success, String::new());
+            ctx.store.complete_batch(batch, &completion, event)?;
+            n_batches += 1;
+            n_records += chunk.len();
+            n_events += chunk.iter().map(kiban_model::PatientRecord::n_events).sum::<usize>();
+        }
+    }
+    let links: Vec<PersonLink> = cohort
+        .truth
+        .iter()
+        .map(|row| PersonLink {
+            provider: row.provider.clone(),
+            local_id: row.local_id.clone(),
+            person_id: format!("person-{}", row.person),
+        })
+        .collect();
+    ctx.store.replace_person_links(
+        &links,
+        ctx.event("linkage.replace", "person_links", Outcome::Success, "bench links".to_owned()),
+    )?;
+    println!(
+        "store seconds={:.2} batches={n_batches} records={n_records} events={n_events} links={}",
+        start.elapsed().as_secs_f64(),
+        links.len()
+    );
+    Ok(())
+}
+
+fn release(data_dir: &std::path::Path, keep: bool) -> Result<()> {
+    let ctx = Ctx::open(data_dir, "bench", false)?;
+    let start = Instant::now();
+    let outcome = kiban_cli::release(&ctx, &release_args())?;
+    let seconds = start.elapsed().as_secs_f64();
+    let bytes: u64 = walk_bytes(&outcome.dir)?;
+    println!(
+        "release seconds={seconds:.2} release_id={} persons_in={} released={} suppressed={} bytes={bytes}",
+        outcome.release_id, outcome.n_persons_in, outcome.n_persons_released, outcome.n_persons_suppressed
+    );
+    if !keep {
+        std::fs::remove_dir_all(&outcome.dir)?;
+    }
+    Ok(())
+}
+
+fn phases(data_dir: &std::path::Path, out: &std::path::Path) -> Result<()> {
+    let ctx = Ctx::open(data_dir, "bench", false)?;
+    let start = Instant::now();
+    let mut records = CompactRecords::new();
+    for batch in ctx.store.batches()? {
+        ctx.store.read_batch_into(batch.id, &mut records)?;
+    }
+    records.merge_patients();
+    println!(
+        "read_vault seconds={:.2} records={} events={} rss_mib={}",
+        start.elapsed().as_secs_f64(),
+        records.n_records(),
+        records.n_events(),
+        rss_mib()
+    );
+
+    let start = Instant::now();
+    let person_links = ctx.store.person_links()?;
+    let links: HashMap<(&str, &str), &str> = person_links
+        .iter()
+        .map(|link| ((link.provider.as_str(), link.local_id.as_str()), link.person_id.as_str()))
+        .collect();
+    let mut grouped: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for record in 0..records.n_records() {
+        let person = links[&(records.provider(record), records.local_id(record))];
+        grouped.entry(person).or_default().push(record);
+    }
+    let persons: Vec<LinkedRecords> = grouped
+        .into_iter()
+        .map(|(person_id, records)| LinkedRecords { person_id: person_id.to_owned(), records })
+        .collect();
+    drop(links);
+    drop(person_links);
+    println!(
+        "group seconds={:.2} persons={} rss_mib={}",
+        start.elapsed().as_secs_f64(),
+        persons.len(),
+        rss_mib()
+    );
+
+    let start = Instant::now();
+    let policy = release_args().policy()?;
+    let master = &ctx.store.keys()?.root;
+    let keys = ReleaseKeys {
+        pseudonym: PseudonymKey::derive_from(master, b"BENCH"),
+        date_shift: DateShiftKey::derive_from(master, b"BENCH"),
+    };
+    let no_ids = BTreeMap::new();
+    let inputs = ProcessInputs { release_date: reference_date(), provision_ids: &no_ids };
+    let dataset = kiban_engine::process_records(records, persons, &policy, &keys, &inputs)?;
+    println!(
+        "process seconds={:.2} released={} peculiar_decisions={} rss_mib={}",
+        start.elapsed().as_secs_f64(),
+        dataset.summary().n_persons_released,
+        dataset.summary().peculiar.len(),
+        rss_mib()
+    );
+
+    let start = Instant::now();
+    if out.exists() {
+        std::fs::remove_dir_all(out)?;
+    }
+    let manifest = kiban_release::write_release(&dataset, "BENCH", out)?;
+    let context = kiban_release::ReportContext {
+        release_id: "BENCH".to_owned(),
+        recipient_name: policy.recipient.name.clone(),
+        provided_on: reference_date().to_string(),
+        facts: Vec::new(),
+    };
+    kiban_release::write_report(&dataset, &manifest, &context, out)?;
+    let bytes: u64 = manifest.files.iter().map(|file| file.bytes).sum();
+    println!(
+        "build_and_write seconds={:.2} files={} bytes={bytes} rss_mib={}",
+        start.elapsed().as_secs_f64(),
+        manifest.files.len(),
+        rss_mib()
+    );
+    Ok(())
+}
+
+fn walk_bytes(dir: &std::path::Path) -> Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        total +=
+            if entry.file_type()?.is_dir() { walk_bytes(&entry.path())? } else { entry.metadata()?.len() };
+    }
+    Ok(total)
+}
+
+/// The process's resident memory now, in MiB (Linux; 0 elsewhere).
+fn rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmRSS:"))
+                .and_then(|line| line.split_whitespace().nth(1).and_then(|kib| kib.parse::<u64>().ok()))
+        })
+        .map_or(0, |kib| kib / 1024)
+}
