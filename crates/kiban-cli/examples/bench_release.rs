@@ -18,7 +18,7 @@
 
 #![allow(clippy::unwrap_used)] // a benchmark driver: any failure ends the run
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -178,20 +178,10 @@ fn phases(data_dir: &std::path::Path, out: &std::path::Path) -> Result<()> {
 
     let start = Instant::now();
     let person_links = ctx.store.person_links()?;
-    let links: HashMap<(&str, &str), &str> = person_links
-        .iter()
-        .map(|link| ((link.provider.as_str(), link.local_id.as_str()), link.person_id.as_str()))
-        .collect();
-    let mut grouped: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for record in 0..records.n_records() {
-        let person = links[&(records.provider(record), records.local_id(record))];
-        grouped.entry(person).or_default().push(record);
-    }
-    let persons: Vec<LinkedRecords> = grouped
+    let persons: Vec<LinkedRecords> = kiban_cli::group_by_person(&records, &person_links)?
         .into_iter()
         .map(|(person_id, records)| LinkedRecords { person_id: person_id.to_owned(), records })
         .collect();
-    drop(links);
     drop(person_links);
     println!(
         "group seconds={:.2} persons={} rss_mib={}",

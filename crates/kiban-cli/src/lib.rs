@@ -36,7 +36,9 @@ pub use linkage_material::{
     import_linkage_material,
 };
 pub use optout::{OptoutArgs, OptoutOutcome, Requester, add_optout};
-pub use release::{ExportOutcome, ReleaseArgs, ReleaseOutcome, export as export_release, release};
+pub use release::{
+    ExportOutcome, ReleaseArgs, ReleaseOutcome, export as export_release, group_by_person, release,
+};
 pub use security::{
     DeletionOutcome, EnrollmentOutcome, EnrollmentToken, LoginOutcome, Principal, SecondFactor, add_user,
     after_command, anomaly_policy, authenticate, authenticate_with, authorize, break_glass_unlock,

@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use clap::Args;
 use kiban_audit::Outcome;
+use kiban_columnar::CompactRecords;
 use kiban_crypto::{DateShiftKey, PseudonymKey};
 use kiban_engine::policy::Recipient;
 use kiban_engine::{LinkedRecords, Mode, ProcessInputs, ReleaseKeys, ReleasePolicy};
 use kiban_model::NaiveDate;
 use kiban_release::{AtRest, ReportContext};
-use kiban_store::{LedgerEntry, ReleaseRecord};
+use kiban_store::{LedgerEntry, PersonLink, ReleaseRecord};
 
 use crate::Ctx;
 use crate::link::load_vault_compact;
@@ -122,23 +123,7 @@ pub fn release(ctx: &Ctx, args: &ReleaseArgs) -> Result<ReleaseOutcome> {
     // The vault's records held compactly, so a million persons fit in a few GiB (see CompactRecords).
     let records = load_vault_compact(ctx)?;
     let person_links = ctx.store.person_links()?;
-    let links: HashMap<(&str, &str), &str> = person_links
-        .iter()
-        .map(|link| ((link.provider.as_str(), link.local_id.as_str()), link.person_id.as_str()))
-        .collect();
-    anyhow::ensure!(!links.is_empty(), "no persons are linked yet: run `kiban link` first");
-    let mut grouped: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    let mut n_unlinked = 0usize;
-    for record in 0..records.n_records() {
-        match links.get(&(records.provider(record), records.local_id(record))) {
-            Some(person_id) => grouped.entry(person_id).or_default().push(record),
-            None => n_unlinked += 1,
-        }
-    }
-    anyhow::ensure!(
-        n_unlinked == 0,
-        "{n_unlinked} records in the vault are not linked (ingested after the last linkage): run `kiban link` again"
-    );
+    let mut grouped = group_by_person(&records, &person_links)?;
     // Opt-out (提供停止の求め): a linked person with any matching record is left out before processing.
     let matcher = OptoutMatcher::load(ctx)?;
     let n_before = grouped.len();
@@ -150,7 +135,6 @@ pub fn release(ctx: &Ctx, args: &ReleaseArgs) -> Result<ReleaseOutcome> {
         .into_iter()
         .map(|(person_id, records)| LinkedRecords { person_id: person_id.to_owned(), records })
         .collect();
-    drop(links);
     drop(person_links);
     let (n_records, n_persons) = (records.n_records(), persons.len());
 
@@ -245,6 +229,34 @@ pub fn release(ctx: &Ctx, args: &ReleaseArgs) -> Result<ReleaseOutcome> {
         smallest_class: summary.kanon.as_ref().and_then(|kanon| kanon.class_sizes.first().copied()),
         mode: summary.mode,
     })
+}
+
+/// The record numbers of `records` per linked person (person ID → records), by the stored links.
+///
+/// # Errors
+/// No links at all, or records the links do not cover (ingested after the last linkage).
+pub fn group_by_person<'a>(
+    records: &CompactRecords,
+    person_links: &'a [PersonLink],
+) -> Result<BTreeMap<&'a str, Vec<usize>>> {
+    anyhow::ensure!(!person_links.is_empty(), "no persons are linked yet: run `kiban link` first");
+    let links: HashMap<(&str, &str), &str> = person_links
+        .iter()
+        .map(|link| ((link.provider.as_str(), link.local_id.as_str()), link.person_id.as_str()))
+        .collect();
+    let mut grouped: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut n_unlinked = 0usize;
+    for record in 0..records.n_records() {
+        match links.get(&(records.provider(record), records.local_id(record))) {
+            Some(person_id) => grouped.entry(person_id).or_default().push(record),
+            None => n_unlinked += 1,
+        }
+    }
+    anyhow::ensure!(
+        n_unlinked == 0,
+        "{n_unlinked} records in the vault are not linked (ingested after the last linkage): run `kiban link` again"
+    );
+    Ok(grouped)
 }
 
 /// What `kiban release export` wrote.

@@ -15,10 +15,7 @@
 //!
 //! Event rows keep their order within a record, so a round trip gives back identical records.
 
-use kiban_model::{
-    Diagnosis, DrugCodeSystem, Encounter, EncounterClass, IdentifiedPerson, Insurance, LabResult, LabValue,
-    LocalPatientId, NaiveDate, PatientRecord, PersonName, Prescription, Procedure, ProviderCode, Sex,
-};
+use kiban_model::{DrugCodeSystem, IdentifiedPerson, LabResult, LabValue, NaiveDate, PatientRecord, Sex};
 
 use crate::table::{Column, ColumnData, Table, TableError};
 
@@ -280,34 +277,17 @@ impl<'a> Columns<'a> {
     }
 }
 
-fn find<'a>(tables: &'a [Table], name: &str) -> Result<Columns<'a>, TableError> {
-    tables
-        .iter()
-        .find(|table| table.name() == name)
-        .map(|table| Columns { table, offset: 0 })
-        .ok_or_else(|| TableError::MissingTable { table: name.to_owned() })
-}
-
-fn name(family: &[Option<String>], given: &[Option<String>], row: usize) -> Option<PersonName> {
-    family[row]
-        .as_ref()
-        .map(|family| PersonName { family: family.clone(), given: given[row].clone().unwrap_or_default() })
-}
-
 /// Decodes the tables written by [`records_to_tables`] (in any order) back into records.
 ///
 /// # Errors
 /// [`TableError::MissingTable`], [`TableError::MissingColumn`], [`TableError::ColumnType`] or
 /// [`TableError::InvalidValue`] naming the table, column and row.
 pub fn tables_to_records(tables: &[Table]) -> Result<Vec<PatientRecord>, TableError> {
-    let mut records = decode_persons(&find(tables, "persons")?)?;
-    decode_insurances(&find(tables, "insurances")?, &mut records)?;
-    decode_encounters(&find(tables, "encounters")?, &mut records)?;
-    decode_diagnoses(&find(tables, "diagnoses")?, &mut records)?;
-    decode_prescriptions(&find(tables, "prescriptions")?, &mut records)?;
-    decode_labs(&find(tables, "labs")?, &mut records)?;
-    decode_procedures(&find(tables, "procedures")?, &mut records)?;
-    Ok(records)
+    // One decoder serves both forms: the compact one checks every row, and materializes records equal
+    // to what the tables hold.
+    let mut compact = crate::CompactRecords::new();
+    compact.append_tables(tables)?;
+    Ok((0..compact.n_records()).map(|record| compact.record(record)).collect())
 }
 
 pub(crate) fn parse_sex(code: &str) -> Option<Sex> {
@@ -318,174 +298,4 @@ pub(crate) fn parse_drug_code_system(name: &str) -> Option<DrugCodeSystem> {
     [DrugCodeSystem::Hot, DrugCodeSystem::Yj, DrugCodeSystem::Other]
         .into_iter()
         .find(|system| system.name() == name)
-}
-
-fn decode_persons(columns: &Columns<'_>) -> Result<Vec<PatientRecord>, TableError> {
-    let record_idx = columns.int64("record_idx")?;
-    let provider = columns.utf8("provider")?;
-    let local_id = columns.utf8("local_id")?;
-    let (kanji_family, kanji_given) = (columns.utf8("name_kanji_family")?, columns.utf8("name_kanji_given")?);
-    let (kana_family, kana_given) = (columns.utf8("name_kana_family")?, columns.utf8("name_kana_given")?);
-    let birth_date = columns.date("birth_date")?;
-    let sex = columns.utf8("sex")?;
-    let (postal_code, address, phone) =
-        (columns.utf8("postal_code")?, columns.utf8("address")?, columns.utf8("phone")?);
-    (0..columns.table.n_rows())
-        .map(|row| {
-            if usize::try_from(columns.required(record_idx, "record_idx", row)?).ok() != Some(row) {
-                return Err(columns.invalid("record_idx", row, "persons rows must be numbered 0, 1, 2, ..."));
-            }
-            let provider_code = ProviderCode::new(&columns.required(provider, "provider", row)?)
-                .map_err(|_| columns.invalid("provider", row, "not a valid provider code"))?;
-            let patient_id = LocalPatientId::new(&columns.required(local_id, "local_id", row)?)
-                .map_err(|_| columns.invalid("local_id", row, "not a valid provider-local patient ID"))?;
-            let sex_code = columns.required(sex, "sex", row)?;
-            let person = IdentifiedPerson {
-                provider: provider_code,
-                local_id: patient_id,
-                name_kanji: name(kanji_family, kanji_given, row),
-                name_kana: name(kana_family, kana_given, row),
-                birth_date: birth_date[row],
-                sex: parse_sex(&sex_code)
-                    .ok_or_else(|| columns.invalid("sex", row, "expected M, F, O or U"))?,
-                postal_code: postal_code[row].clone(),
-                address: address[row].clone(),
-                phone: phone[row].clone(),
-                insurances: Vec::new(),
-            };
-            Ok(PatientRecord::new(person))
-        })
-        .collect()
-}
-
-fn decode_insurances(columns: &Columns<'_>, records: &mut [PatientRecord]) -> Result<(), TableError> {
-    let owners = columns.record_indices(records.len())?;
-    let insurer_number = columns.utf8("insurer_number")?;
-    let (symbol, number, branch) =
-        (columns.utf8("symbol")?, columns.utf8("number")?, columns.utf8("branch")?);
-    let valid_from = columns.date("valid_from")?;
-    for (row, owner) in owners.into_iter().enumerate() {
-        records[owner].person.insurances.push(Insurance {
-            insurer_number: columns.required(insurer_number, "insurer_number", row)?,
-            symbol: symbol[row].clone(),
-            number: number[row].clone(),
-            branch: branch[row].clone(),
-            valid_from: valid_from[row],
-        });
-    }
-    Ok(())
-}
-
-fn decode_encounters(columns: &Columns<'_>, records: &mut [PatientRecord]) -> Result<(), TableError> {
-    let owners = columns.record_indices(records.len())?;
-    let class = columns.utf8("class")?;
-    let (start, end) = (columns.date("start")?, columns.date("end")?);
-    let department = columns.utf8("department")?;
-    for (row, owner) in owners.into_iter().enumerate() {
-        let class_name = columns.required(class, "class", row)?;
-        records[owner].encounters.push(Encounter {
-            class: EncounterClass::parse(&class_name)
-                .ok_or_else(|| columns.invalid("class", row, "not an encounter class"))?,
-            start: columns.required(start, "start", row)?,
-            end: end[row],
-            department: department[row].clone(),
-        });
-    }
-    Ok(())
-}
-
-fn decode_diagnoses(columns: &Columns<'_>, records: &mut [PatientRecord]) -> Result<(), TableError> {
-    let owners = columns.record_indices(records.len())?;
-    let (icd10, medis_code, name) =
-        (columns.utf8("icd10")?, columns.utf8("medis_code")?, columns.utf8("name")?);
-    let onset = columns.date("onset")?;
-    let (suspected, main) = (columns.bool("suspected")?, columns.bool("main")?);
-    for (row, owner) in owners.into_iter().enumerate() {
-        records[owner].diagnoses.push(Diagnosis {
-            icd10: icd10[row].clone(),
-            medis_code: medis_code[row].clone(),
-            name: name[row].clone(),
-            onset: onset[row],
-            suspected: columns.required(suspected, "suspected", row)?,
-            main: columns.required(main, "main", row)?,
-        });
-    }
-    Ok(())
-}
-
-fn decode_prescriptions(columns: &Columns<'_>, records: &mut [PatientRecord]) -> Result<(), TableError> {
-    let owners = columns.record_indices(records.len())?;
-    let (drug_code, code_system, drug_name) =
-        (columns.utf8("drug_code")?, columns.utf8("code_system")?, columns.utf8("drug_name")?);
-    let dose = columns.float64("dose")?;
-    let unit = columns.utf8("unit")?;
-    let days = columns.int64("days")?;
-    let date = columns.date("date")?;
-    for (row, owner) in owners.into_iter().enumerate() {
-        let system_name = columns.required(code_system, "code_system", row)?;
-        let days = match days[row] {
-            Some(days) => Some(
-                u32::try_from(days)
-                    .map_err(|_| columns.invalid("days", row, "out of range for a day count"))?,
-            ),
-            None => None,
-        };
-        records[owner].prescriptions.push(Prescription {
-            drug_code: columns.required(drug_code, "drug_code", row)?,
-            code_system: parse_drug_code_system(&system_name)
-                .ok_or_else(|| columns.invalid("code_system", row, "expected HOT, YJ or other"))?,
-            drug_name: drug_name[row].clone(),
-            dose: dose[row],
-            unit: unit[row].clone(),
-            days,
-            date: columns.required(date, "date", row)?,
-        });
-    }
-    Ok(())
-}
-
-fn decode_labs(columns: &Columns<'_>, records: &mut [PatientRecord]) -> Result<(), TableError> {
-    let owners = columns.record_indices(records.len())?;
-    let (code, name) = (columns.utf8("code")?, columns.utf8("name")?);
-    let (value_numeric, value_text) = (columns.float64("value_numeric")?, columns.utf8("value_text")?);
-    let (unit, reference_range) = (columns.utf8("unit")?, columns.utf8("reference_range")?);
-    let date = columns.date("date")?;
-    for (row, owner) in owners.into_iter().enumerate() {
-        let value = match (value_numeric[row], &value_text[row]) {
-            (Some(number), None) => LabValue::Numeric(number),
-            (None, Some(text)) => LabValue::Text(text.clone()),
-            _ => {
-                return Err(columns.invalid(
-                    "value_numeric",
-                    row,
-                    "exactly one of value_numeric, value_text must be set",
-                ));
-            }
-        };
-        records[owner].labs.push(LabResult {
-            code: columns.required(code, "code", row)?,
-            name: name[row].clone(),
-            value,
-            unit: unit[row].clone(),
-            reference_range: reference_range[row].clone(),
-            date: columns.required(date, "date", row)?,
-        });
-    }
-    Ok(())
-}
-
-fn decode_procedures(columns: &Columns<'_>, records: &mut [PatientRecord]) -> Result<(), TableError> {
-    let owners = columns.record_indices(records.len())?;
-    let (code, code_system, name) =
-        (columns.utf8("code")?, columns.utf8("code_system")?, columns.utf8("name")?);
-    let date = columns.date("date")?;
-    for (row, owner) in owners.into_iter().enumerate() {
-        records[owner].procedures.push(Procedure {
-            code: columns.required(code, "code", row)?,
-            code_system: code_system[row].clone(),
-            name: name[row].clone(),
-            date: columns.required(date, "date", row)?,
-        });
-    }
-    Ok(())
 }
