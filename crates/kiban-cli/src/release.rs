@@ -75,10 +75,7 @@ impl ReleaseArgs {
                 });
                 if let Some(k) = self.k {
                     anyhow::ensure!(k >= 2, "--k must be at least 2");
-                    policy.privacy.k = k;
-                    if let Some(km) = &mut policy.privacy.km {
-                        km.k = k;
-                    }
+                    policy.privacy.set_k(k);
                 }
                 if let Some(limit) = self.suppression_limit {
                     anyhow::ensure!(

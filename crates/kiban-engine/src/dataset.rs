@@ -48,6 +48,82 @@ pub struct ProcessingSummary {
     pub removed: Vec<String>,
     /// Whether the release is also written as FHIR R4 NDJSON.
     pub fhir: bool,
+    /// The released person-level columns an attacker is assumed to know (the demographics model).
+    pub demographics: Vec<String>,
+    /// Every attacker model the report measures on the released files: the declared ones (enforced in
+    /// the anonymized modes), then the stronger ones shown as residual risk.
+    pub models: Vec<AttackerModel>,
+    /// The persons the release is drawn from, for the population-uniqueness estimates.
+    pub population: u64,
+    /// How much of each code column and event table is released as it was (after the cohort).
+    pub utility: Vec<TableUtility>,
+}
+
+/// An attacker model, in the released files' terms, so the report can measure it by reading them.
+#[derive(Clone, PartialEq, Debug)]
+pub struct AttackerModel {
+    pub name: String,
+    /// Persons the attacker must find at least: the model's k (the demographics' k for a residual model).
+    pub k: usize,
+    /// A stronger attacker than the policy declares, measured so a reviewer sees what is not covered.
+    pub residual: bool,
+    /// How the model was enforced (exact, or a heuristic checked on the result); `None` when it was not.
+    pub enforcement: Option<String>,
+    pub knowledge: Knowledge,
+}
+
+/// What the attacker knows of a person, as released columns.
+#[derive(Clone, PartialEq, Debug)]
+pub enum Knowledge {
+    /// The released person-level columns ([`ProcessingSummary::demographics`]).
+    Demographics,
+    /// Up to `m` of the person's codes in `column` of `table`, at `level` of their hierarchy.
+    Codes {
+        table: String,
+        column: String,
+        /// The released code-system column, which tells a drug code's hierarchy.
+        code_system: Option<String>,
+        level: usize,
+        m: usize,
+        demographics: bool,
+    },
+    /// `m` of the person's events: codes at `level`, and the intervals between them in steps of
+    /// `window_days` (in `granularity` units: day, week (7 days) or month (30 days)).
+    Events {
+        table: String,
+        column: String,
+        code_system: Option<String>,
+        date_column: Option<String>,
+        granularity: String,
+        level: usize,
+        m: usize,
+        window_days: u32,
+        demographics: bool,
+    },
+    /// How many rows of `table` the person has.
+    Counts { table: String, demographics: bool },
+    /// Every date of the person in `date_column` of `table`: the whole sequence of intervals.
+    Sequence { table: String, date_column: String, demographics: bool },
+}
+
+/// How much of one event table is released as it came, counted over the cohort's events.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct TableUtility {
+    pub table: String,
+    /// The table's events of the released persons.
+    pub events: usize,
+    /// Events released (not left out by a counts model).
+    pub events_released: usize,
+    /// The code column measured, when the table has one released.
+    pub code_column: Option<String>,
+    /// Released events whose code is released exactly as it came.
+    pub codes_unchanged: usize,
+    /// Released events whose code is released coarser.
+    pub codes_generalized: usize,
+    /// Released events whose code is withheld (suppressed, or the event withheld).
+    pub codes_suppressed: usize,
+    /// How finely the table's dates are released: day, week or month.
+    pub date_granularity: String,
 }
 
 /// The k-anonymity search's outcome.

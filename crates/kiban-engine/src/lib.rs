@@ -15,11 +15,11 @@ mod process;
 pub mod risk;
 
 pub use dataset::{
-    AnonymizedDataset, ColumnTreatment, KAnonymitySummary, PeculiarDecision, ProcessingSummary,
-    QuasiIdentifierSummary,
+    AnonymizedDataset, AttackerModel, ColumnTreatment, KAnonymitySummary, Knowledge, PeculiarDecision,
+    ProcessingSummary, QuasiIdentifierSummary, TableUtility,
 };
 pub use policy::{Mode, ReleasePolicy};
 pub use process::{
-    LinkedPerson, LinkedRecords, ProcessError, ProcessInputs, ReleaseKeys, age_at, age_label, process,
-    process_records,
+    LinkedPerson, LinkedRecords, ProcessError, ProcessInputs, ReleaseKeys, age_at, age_label, code_at_level,
+    process, process_records,
 };

@@ -121,32 +121,225 @@ impl fmt::Display for CodeRange {
     }
 }
 
-/// Database-level models (Rule 18 ⑤), used in the anonymized modes.
+/// Database-level models (Rule 18 ⑤): what an attacker is assumed to know, each with its own k. They are
+/// enforced in the anonymized modes and measured on the released files in every mode.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Privacy {
-    /// Every combination of person-level quasi-identifiers is shared by at least k persons.
+    /// The demographics model: every combination of person-level quasi-identifiers (age band, sex,
+    /// prefecture, …) is shared by at least k persons.
     pub k: usize,
     /// Largest share of persons that may be suppressed to reach k, 0.0 to 1.0.
     pub suppression_limit: f64,
-    /// k^m-anonymity on each person's set of diagnosis codes: no combination of up to `m` codes is held by
-    /// fewer than `k` persons.
-    pub km: Option<KmSettings>,
     /// Dates are shifted by a per-person offset of up to this many days either way.
     pub max_shift_days: u32,
     /// Models on the person's main-diagnosis chapter (the ICD-10 chapter of their first main diagnosis),
     /// which every quasi-identifier class must also satisfy: l-diversity, t-closeness.
     pub sensitive: Vec<SensitiveModel>,
+    /// Attackers who know up to m of a person's codes in a table (k^m, or (k, k^m) with demographics).
+    pub codes: Vec<CodesModel>,
+    /// Attackers who know m of a person's (code, date) events, dates to within a window.
+    pub events: Vec<EventsModel>,
+    /// Attackers who know how many events of a table a person has.
+    pub counts: Vec<CountsModel>,
+    /// The number of persons the release is drawn from, for the population-uniqueness estimates; the
+    /// persons handed to processing when not given.
+    pub population: Option<u64>,
 }
 
 impl Default for Privacy {
+    /// The built-in models: demographics with k = 5, and any 2 diagnosis codes at the ICD-10 category
+    /// level together with the demographics, k = 5.
     fn default() -> Privacy {
         Privacy {
             k: 5,
             suppression_limit: 0.05,
-            km: Some(KmSettings { k: 5, m: 2 }),
             max_shift_days: 180,
             sensitive: Vec::new(),
+            codes: vec![CodesModel {
+                table: EventTable::Diagnoses,
+                level: 1,
+                m: 2,
+                k: 5,
+                demographics: true,
+            }],
+            events: Vec::new(),
+            counts: Vec::new(),
+            population: None,
         }
+    }
+}
+
+impl Privacy {
+    /// Every declared k: the demographics' and each model's.
+    pub fn ks(&self) -> impl Iterator<Item = usize> + '_ {
+        std::iter::once(self.k)
+            .chain(self.codes.iter().map(|model| model.k))
+            .chain(self.events.iter().map(|model| model.k))
+            .chain(self.counts.iter().map(|model| model.k))
+    }
+
+    /// Sets every declared k (the CLI's `--k`).
+    pub fn set_k(&mut self, k: usize) {
+        self.k = k;
+        self.codes.iter_mut().for_each(|model| model.k = k);
+        self.events.iter_mut().for_each(|model| model.k = k);
+        self.counts.iter_mut().for_each(|model| model.k = k);
+    }
+}
+
+/// An event table a model can name, with its code and date columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EventTable {
+    Encounters,
+    Diagnoses,
+    Prescriptions,
+    Labs,
+    Procedures,
+}
+
+impl EventTable {
+    pub const ALL: [EventTable; 5] = [
+        EventTable::Encounters,
+        EventTable::Diagnoses,
+        EventTable::Prescriptions,
+        EventTable::Labs,
+        EventTable::Procedures,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            EventTable::Encounters => "encounters",
+            EventTable::Diagnoses => "diagnoses",
+            EventTable::Prescriptions => "prescriptions",
+            EventTable::Labs => "labs",
+            EventTable::Procedures => "procedures",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<EventTable> {
+        EventTable::ALL.into_iter().find(|table| table.name() == name)
+    }
+
+    /// The column holding the event's code (`None` for encounters, which have no code).
+    pub fn code_column(self) -> Option<&'static str> {
+        match self {
+            EventTable::Encounters => None,
+            EventTable::Diagnoses => Some("icd10"),
+            EventTable::Prescriptions => Some("drug_code"),
+            EventTable::Labs | EventTable::Procedures => Some("code"),
+        }
+    }
+
+    /// The event's date column.
+    pub fn date_column(self) -> &'static str {
+        match self {
+            EventTable::Encounters => "start_date",
+            EventTable::Diagnoses => "onset_date",
+            EventTable::Prescriptions | EventTable::Labs | EventTable::Procedures => "date",
+        }
+    }
+
+    /// Every date column of the table (encounters also have an end).
+    pub fn date_columns(self) -> &'static [&'static str] {
+        match self {
+            EventTable::Encounters => &["start_date", "end_date"],
+            EventTable::Diagnoses => &["onset_date"],
+            EventTable::Prescriptions | EventTable::Labs | EventTable::Procedures => &["date"],
+        }
+    }
+
+    /// How a code level is named in reports: ICD-10's by name, the others by number.
+    pub fn level_name(self, level: usize) -> String {
+        match (self, level) {
+            (EventTable::Diagnoses, 0) => "ICD-10 code".to_owned(),
+            (EventTable::Diagnoses, 1) => "ICD-10 category".to_owned(),
+            (EventTable::Diagnoses, 2) => "ICD-10 block".to_owned(),
+            (EventTable::Diagnoses, _) => "ICD-10 chapter".to_owned(),
+            (EventTable::Prescriptions, 0) => "drug code".to_owned(),
+            (_, 0) => "code".to_owned(),
+            (_, level) => format!("code level {level}"),
+        }
+    }
+}
+
+/// An attacker who knows up to `m` of a person's codes in `table`, at `level` of the code's hierarchy
+/// (0 = the code itself; ICD-10: 1 category, 2 block, 3 chapter), and with `demographics`, also the
+/// person's demographics: every such combination is held by at least `k` persons ((k, k^m)-anonymity,
+/// Poulis et al.; k^m-anonymity, Terrovitis et al., without demographics).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CodesModel {
+    pub table: EventTable,
+    pub level: usize,
+    pub m: usize,
+    pub k: usize,
+    pub demographics: bool,
+}
+
+impl CodesModel {
+    pub fn describe(&self) -> String {
+        format!(
+            "any {} {} {} ({}){}: k = {}",
+            self.m,
+            self.table.name(),
+            if self.m == 1 { "code" } else { "codes" },
+            self.table.level_name(self.level),
+            if self.demographics { " with the demographics" } else { "" },
+            self.k
+        )
+    }
+}
+
+/// An attacker who knows `m` of a person's events in `table`: each event's code at `level` and its date
+/// to within `window_days` days, and so the intervals between them (the per-person date shift keeps
+/// intervals; it hides where the timeline sits in the calendar). With `demographics`, also the person's
+/// demographics. Enforced by coarsening the table's dates (day → week → month) and withholding events,
+/// at most `suppression_limit` of the table's coded events.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EventsModel {
+    pub table: EventTable,
+    pub level: usize,
+    pub m: usize,
+    pub window_days: u32,
+    pub k: usize,
+    pub demographics: bool,
+    pub suppression_limit: f64,
+}
+
+impl EventsModel {
+    pub fn describe(&self) -> String {
+        format!(
+            "any {} {} {} ({}, dates to within {} day{}){}: k = {}",
+            self.m,
+            self.table.name(),
+            if self.m == 1 { "event" } else { "events" },
+            self.table.level_name(self.level),
+            self.window_days,
+            if self.window_days == 1 { "" } else { "s" },
+            if self.demographics { " with the demographics" } else { "" },
+            self.k
+        )
+    }
+}
+
+/// An attacker who knows how many events of `table` a person has (with `demographics`, also the
+/// demographics): every count is shared by at least `k` persons. Enforced by capping counts (a person's
+/// latest events beyond the cap are left out), at most `suppression_limit` of the table's events.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CountsModel {
+    pub table: EventTable,
+    pub k: usize,
+    pub demographics: bool,
+    pub suppression_limit: f64,
+}
+
+impl CountsModel {
+    pub fn describe(&self) -> String {
+        format!(
+            "the number of {}{}: k = {}",
+            self.table.name(),
+            if self.demographics { " with the demographics" } else { "" },
+            self.k
+        )
     }
 }
 
@@ -174,12 +367,6 @@ impl SensitiveModel {
             SensitiveModel::TCloseness(t) => format!("{t}-closeness of the main-diagnosis chapter"),
         }
     }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct KmSettings {
-    pub k: usize,
-    pub m: usize,
 }
 
 /// Peculiar values (特異な記述, Rule 18 ④), treated automatically in the anonymized modes.
@@ -531,6 +718,91 @@ impl ReleasePolicy {
             .collect(),
             fhir: false,
         }
+    }
+
+    /// What is wrong with the policy's database-level models, each as a problem naming its key (line 0):
+    /// a k below 2 in an anonymized mode, an m out of range, a model on a table or code column the policy
+    /// does not release. The parser reports these with the rest; [`crate::process_records`] checks them
+    /// again, since a policy built in code has not been through the parser.
+    pub fn model_problems(&self) -> Vec<PolicyIssue> {
+        let mut issues = Vec::new();
+        let mut issue = |key: String, message: String| issues.push(PolicyIssue { line: 0, key, message });
+        let privacy = &self.privacy;
+        if self.mode.is_anonymized() && privacy.k < 2 {
+            issue(
+                "privacy.k".to_owned(),
+                format!("k = {} protects nobody: an anonymized release needs k ≥ 2", privacy.k),
+            );
+        }
+        if !(0.0..=1.0).contains(&privacy.suppression_limit) {
+            issue("privacy.suppression_limit".to_owned(), "must be between 0.0 and 1.0".to_owned());
+        }
+        let releases = |table: EventTable, column: Option<&str>| match column {
+            Some(column) => self.action(table.name(), column).is_some(),
+            None => self.columns.get(table.name()).is_some_and(|columns| !columns.is_empty()),
+        };
+        let mut check = |key: String,
+                         k: usize,
+                         m: Option<(usize, usize)>,
+                         table: EventTable,
+                         column: Option<&str>,
+                         limit: Option<f64>| {
+            if self.mode.is_anonymized() && k < 2 {
+                issue(
+                    format!("{key}.k"),
+                    format!("k = {k} protects nobody: an anonymized release needs k ≥ 2"),
+                );
+            }
+            if let Some((m, max)) = m
+                && !(1..=max).contains(&m)
+            {
+                issue(format!("{key}.m"), format!("m = {m}: expected 1 to {max}"));
+            }
+            if let Some(limit) = limit
+                && !(0.0..=1.0).contains(&limit)
+            {
+                issue(format!("{key}.suppression_limit"), "must be between 0.0 and 1.0".to_owned());
+            }
+            if !releases(table, column) {
+                let what = column
+                    .map_or_else(|| table.name().to_owned(), |column| format!("{}.{column}", table.name()));
+                issue(
+                    format!("{key}.table"),
+                    format!("the policy does not release {what}: release it, or remove the model"),
+                );
+            }
+        };
+        for (idx, model) in privacy.codes.iter().enumerate() {
+            check(
+                format!("privacy.codes[{idx}]"),
+                model.k,
+                Some((model.m, 4)),
+                model.table,
+                model.table.code_column(),
+                None,
+            );
+        }
+        for (idx, model) in privacy.events.iter().enumerate() {
+            check(
+                format!("privacy.events[{idx}]"),
+                model.k,
+                Some((model.m, 3)),
+                model.table,
+                model.table.code_column(),
+                Some(model.suppression_limit),
+            );
+        }
+        for (idx, model) in privacy.counts.iter().enumerate() {
+            check(
+                format!("privacy.counts[{idx}]"),
+                model.k,
+                None,
+                model.table,
+                None,
+                Some(model.suppression_limit),
+            );
+        }
+        issues
     }
 
     /// The action of `table.column`, when the policy releases it.

@@ -32,12 +32,15 @@ use crate::kanon;
 use crate::policy::{Action, CATALOG, ColumnDef, Generalization, ReleasePolicy, ValueKind, catalog};
 
 mod cells;
+mod models;
 mod peculiar;
 mod persons;
+mod treatments;
 
 use cells::{ActionContext, Cell, Event, Source};
 pub use cells::{age_at, age_label};
 use persons::{Ladder, NULL, PersonQi};
+pub use treatments::code_at_level;
 
 /// One person after linkage: the producer's internal linking ID and every provider record of theirs.
 pub struct LinkedPerson<'a> {
@@ -87,6 +90,10 @@ pub enum ProcessError {
         "{column} is generalized with the hierarchy {file}, whose rows were not attached (ReleasePolicy::attach_hierarchy)"
     )]
     HierarchyNotLoaded { column: String, file: String },
+    #[error("the policy's privacy models are refused: {0}")]
+    Models(crate::policy::PolicyErrors),
+    #[error("the attacker model \"{model}\" cannot be met: {reason}")]
+    Model { model: String, reason: String },
 }
 
 /// Processes linked persons into a release under `policy`.
@@ -129,6 +136,10 @@ pub fn process_records<'a>(
     inputs: &ProcessInputs<'_>,
 ) -> Result<AnonymizedDataset<'a>, ProcessError> {
     let released = released_columns(policy)?;
+    let problems = policy.model_problems();
+    if !problems.is_empty() {
+        return Err(ProcessError::Models(crate::policy::PolicyErrors(problems)));
+    }
     let (subjects, timelines) = select_cohort(&records, &persons, policy);
     if subjects.is_empty() {
         return Err(ProcessError::EmptyCohort);
@@ -169,10 +180,13 @@ pub fn process_records<'a>(
     // Rule 18 ⑤ on the person-level quasi-identifiers.
     let mut kept = vec![true; subjects.len()];
     let mut kanon_summary = None;
+    // The person-level columns an attacker may know: every released one but the pseudonym and the
+    // provision ID.
+    let qi_columns: Vec<usize> = (0..person_columns.len())
+        .filter(|idx| !matches!(person_columns[*idx].def.column, "person_id" | "provision_id"))
+        .collect();
+    let demographics: Vec<String> = qi_columns.iter().map(|idx| person_columns[*idx].name.clone()).collect();
     if anonymized {
-        let qi_columns: Vec<usize> = (0..person_columns.len())
-            .filter(|idx| !matches!(person_columns[*idx].def.column, "person_id" | "provision_id"))
-            .collect();
         let qis: Vec<PersonQi> = qi_columns
             .iter()
             .map(|idx| PersonQi {
@@ -265,16 +279,25 @@ pub fn process_records<'a>(
         reference_date,
         age_top_code,
         person_pseudonym: policy.action("persons", "person_id").is_some(),
-        treatments: peculiar::Treatments::default(),
+        treatments: treatments::Treatments::default(),
     };
+    let families = demographic_families(&prepared, &qi_columns);
     // Rule 18 ④ and ⑤ on the codes and values of the released persons' events.
     let peculiar_decisions = if anonymized {
-        let (treatments, decisions) = peculiar::prepare(&prepared, policy);
+        let mut treatments = treatments::Treatments::default();
+        let mut decisions =
+            models::enforce(&prepared, &mut treatments, policy, &families, |prepared, treatments| {
+                peculiar::rare_codes(prepared, treatments, policy)
+            })?;
+        decisions.extend(peculiar::withheld_names(&prepared, &treatments));
+        decisions.extend(peculiar::cap_labs(&prepared, &mut treatments, policy));
         prepared.treatments = treatments;
         decisions
     } else {
         Vec::new()
     };
+    let models = models::attacker_models(&prepared, &prepared.treatments, policy, &peculiar_decisions);
+    let utility = prepared.utility();
 
     let summary = ProcessingSummary {
         mode: policy.mode,
@@ -287,8 +310,32 @@ pub fn process_records<'a>(
         columns,
         removed,
         fhir: policy.fhir,
+        demographics,
+        models,
+        population: policy.privacy.population.unwrap_or(n_persons_in as u64).max(n_persons_released as u64),
+        utility,
     };
     Ok(AnonymizedDataset::new(prepared, summary))
+}
+
+/// Each released person's demographic class (the values of the released person-level columns), as a
+/// number by release position, beside one family for everyone.
+fn demographic_families(prepared: &Prepared<'_>, qi_columns: &[usize]) -> models::Families {
+    let mut ids: std::collections::HashMap<Vec<String>, u32> = std::collections::HashMap::new();
+    let demographic = prepared
+        .order
+        .iter()
+        .map(|(_, row)| {
+            let cells = &prepared.person_cells[row];
+            let key: Vec<String> = qi_columns.iter().map(|idx| qi_text(&cells[*idx])).collect();
+            let next = u32::try_from(ids.len()).unwrap_or(u32::MAX);
+            *ids.entry(key).or_insert(next)
+        })
+        .collect();
+    models::Families {
+        demographic: std::sync::Arc::new(demographic),
+        everyone: std::sync::Arc::new(vec![0; prepared.n_persons()]),
+    }
 }
 
 /// A column the policy releases, with its catalog entry and the name it is released under.
@@ -547,7 +594,7 @@ pub(crate) struct Prepared<'a> {
     age_top_code: u32,
     /// Whether every table carries the person pseudonym.
     person_pseudonym: bool,
-    treatments: peculiar::Treatments,
+    treatments: treatments::Treatments,
 }
 
 impl<'a> Prepared<'a> {
@@ -597,14 +644,14 @@ impl<'a> Prepared<'a> {
         self.released.iter().filter(|column| column.def.table == table).collect()
     }
 
-    /// Calls `visit` with every released event of `table` of the released persons in `persons` (a range of
-    /// the release order): the person's position in the order, the event's action-applied cells (before
-    /// the peculiar-value treatments) and the event.
+    /// Calls `visit` with every event of `table` of the released persons in `persons` (a range of the
+    /// release order): the person's position in the order, the event's number, its action-applied cells
+    /// (before the treatments, and events the treatments leave out included) and the event.
     fn visit_events<'s>(
         &'s self,
         table: &str,
         persons: std::ops::Range<usize>,
-        mut visit: impl FnMut(usize, Vec<Cell>, Event<'s>),
+        mut visit: impl FnMut(usize, u32, Vec<Cell>, Event<'s>),
     ) {
         let columns = self.columns_of(table);
         let table_idx = event_table_index(table);
@@ -618,9 +665,52 @@ impl<'a> Prepared<'a> {
                 let (provider, local_id) = self.records.event_source(kind, *number);
                 let source = Source { provider, local_id };
                 let cells = columns.iter().map(|column| event_cell(column, event, source, &ctx)).collect();
-                visit(position, cells, event);
+                visit(position, *number, cells, event);
             }
         }
+    }
+
+    /// How much of each released event table, and of its code column, is released as it came.
+    fn utility(&self) -> Vec<crate::dataset::TableUtility> {
+        let mut utility = Vec::new();
+        for (table_idx, table) in treatments::EVENT_TABLES.iter().enumerate() {
+            if self.columns_of(table).is_empty() {
+                continue;
+            }
+            let events: usize = (0..self.n_persons())
+                .map(|position| self.timelines.of(table_idx, self.order[position].1).len())
+                .sum();
+            let code_column = crate::policy::EventTable::parse(table)
+                .and_then(crate::policy::EventTable::code_column)
+                .filter(|column| self.sources(table).contains(column));
+            let mut counts = [0usize; 4];
+            if let Some(column) = code_column {
+                let idx = self.sources(table).iter().position(|source| *source == column).unwrap_or(0);
+                self.treatments.visit(self, table, 0..self.n_persons(), |_, _, cells, event| {
+                    counts[0] += 1;
+                    let source = treatments::source_code(column, event);
+                    match &cells[idx] {
+                        Cell::Text(Some(code)) if Some(code.as_str()) == source => counts[1] += 1,
+                        Cell::Text(Some(_)) => counts[2] += 1,
+                        _ if source.is_some() => counts[3] += 1,
+                        _ => {}
+                    }
+                });
+            } else {
+                counts[0] = events - self.treatments.dropped[table_idx].len();
+            }
+            utility.push(crate::dataset::TableUtility {
+                table: (*table).to_owned(),
+                events,
+                events_released: counts[0],
+                code_column: code_column.map(str::to_owned),
+                codes_unchanged: counts[1],
+                codes_generalized: counts[2],
+                codes_suppressed: counts[3],
+                date_granularity: self.treatments.granularity[table_idx].name().to_owned(),
+            });
+        }
+        utility
     }
 
     /// Builds the tables of the released persons at `persons` (a range of the release order).
@@ -640,8 +730,12 @@ impl<'a> Prepared<'a> {
                 }
             } else {
                 let sources: Vec<&'static str> = columns.iter().map(|column| column.def.column).collect();
-                self.visit_events(table, persons.clone(), |position, mut cells, event| {
-                    self.treatments.apply(table, &sources, &mut cells, event);
+                let dropped = &self.treatments.dropped[treatments::table_index(table)];
+                self.visit_events(table, persons.clone(), |position, number, mut cells, event| {
+                    if dropped.contains(number) {
+                        return;
+                    }
+                    self.treatments.apply(table, &sources, &mut cells, event, (position, number));
                     if self.person_pseudonym {
                         person.push(Some(self.order[position].0.clone()));
                     }

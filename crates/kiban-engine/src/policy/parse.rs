@@ -8,8 +8,9 @@ use toml::de::{DeTable, DeValue};
 
 use super::catalog::{self, TABLES};
 use super::{
-    Action, CodeRange, Cohort, Generalization, Icd10Level, KmSettings, Mode, Peculiar, PolicyErrors,
-    PolicyIssue, Privacy, Recipient, ReleasePolicy, SensitiveModel, UserHierarchy,
+    Action, CodeRange, CodesModel, Cohort, CountsModel, EventTable, EventsModel, Generalization, Icd10Level,
+    Mode, Peculiar, PolicyErrors, PolicyIssue, Privacy, Recipient, ReleasePolicy, SensitiveModel,
+    UserHierarchy,
 };
 
 pub(super) fn parse(text: &str) -> Result<ReleasePolicy, PolicyErrors> {
@@ -41,9 +42,22 @@ pub(super) fn parse(text: &str) -> Result<ReleasePolicy, PolicyErrors> {
     let fhir = root.get("fhir").and_then(|value| p.bool(value, "fhir")).unwrap_or(false);
     let recipient = p.recipient(root);
     let cohort = p.cohort(root);
-    let privacy = p.privacy(root);
+    let mut privacy = p.privacy(root);
     let peculiar = p.peculiar(root);
     let columns = p.columns(root, mode.unwrap_or(Mode::Anonymized));
+    let declared = |key: &str| {
+        root.get("privacy").is_some_and(
+            |privacy| matches!(privacy.get_ref(), DeValue::Table(table) if table.contains_key(key)),
+        )
+    };
+    if !declared("codes") && !declared("km") {
+        // The built-in codes model covers the diagnoses when the policy releases their codes.
+        privacy.codes.retain(|model| {
+            model.table.code_column().is_some_and(|column| {
+                columns.get(model.table.name()).is_some_and(|table| table.contains_key(column))
+            })
+        });
+    }
     if mode == Some(Mode::AnonymizedLinkable)
         && columns.get("persons").is_none_or(|c| !c.contains_key("provision_id"))
     {
@@ -60,6 +74,20 @@ pub(super) fn parse(text: &str) -> Result<ReleasePolicy, PolicyErrors> {
             "columns",
             "the policy releases no column: name at least one under [columns.<table>]".to_owned(),
         );
+    }
+    if !column_issues && let Some(mode) = mode {
+        // The models are checked against the released columns once those are known.
+        let probe = ReleasePolicy {
+            recipient: Recipient { name: String::new(), address: String::new() },
+            mode,
+            reference_date,
+            cohort: Cohort::default(),
+            privacy: privacy.clone(),
+            peculiar: peculiar.clone(),
+            columns: columns.clone(),
+            fhir,
+        };
+        p.issues.extend(probe.model_problems());
     }
     match (p.issues.is_empty(), mode, recipient) {
         (true, Some(mode), Some(recipient)) => {
@@ -278,7 +306,18 @@ impl Parser<'_> {
         self.allow_keys(
             table,
             "privacy",
-            &["k", "suppression_limit", "km", "max_shift_days", "l_diversity", "t_closeness"],
+            &[
+                "k",
+                "suppression_limit",
+                "km",
+                "codes",
+                "events",
+                "counts",
+                "population",
+                "max_shift_days",
+                "l_diversity",
+                "t_closeness",
+            ],
         );
         if let Some(value) = table.get("l_diversity") {
             privacy.sensitive.extend(self.l_diversity(value));
@@ -311,25 +350,219 @@ impl Parser<'_> {
                 .integer(value, "privacy.max_shift_days", 1, 3650)
                 .map_or(privacy.max_shift_days, |days| u32::try_from(days).unwrap_or(privacy.max_shift_days));
         }
+        if let Some(value) = table.get("population") {
+            privacy.population = self.integer(value, "privacy.population", 1, 10_000_000_000);
+        }
+        let default_limit = privacy.suppression_limit;
+        let models = |p: &mut Self, key: &str| -> Option<Vec<(&DeTable<'_>, String, usize)>> {
+            let value = table.get(key)?;
+            let full = format!("privacy.{key}");
+            let DeValue::Array(items) = value.get_ref() else {
+                let line = p.line_of(value);
+                p.issue(line, full, format!("expected a list of models: [[privacy.{key}]] tables"));
+                return Some(Vec::new());
+            };
+            let mut tables = Vec::new();
+            for (idx, item) in items.iter().enumerate() {
+                let line = p.line_of(item);
+                match item.get_ref() {
+                    DeValue::Table(model) => tables.push((model, format!("{full}[{idx}]"), line)),
+                    _ => p.issue(line, format!("{full}[{idx}]"), "expected a table".to_owned()),
+                }
+            }
+            Some(tables)
+        };
+        if let Some(tables) = models(self, "codes") {
+            privacy.codes = tables
+                .into_iter()
+                .filter_map(|(model, key, line)| self.codes_model(model, &key, line))
+                .collect();
+        }
+        if let Some(tables) = models(self, "events") {
+            privacy.events = tables
+                .into_iter()
+                .filter_map(|(model, key, line)| self.events_model(model, &key, line, default_limit))
+                .collect();
+        }
+        if let Some(tables) = models(self, "counts") {
+            privacy.counts = tables
+                .into_iter()
+                .filter_map(|(model, key, line)| self.counts_model(model, &key, line, default_limit))
+                .collect();
+        }
+        // `km` is the older spelling of one codes model: any m full ICD-10 codes, without the demographics.
         if let Some(value) = table.get("km") {
-            privacy.km = match value.get_ref() {
-                DeValue::Boolean(false) => None,
+            let line = self.line_of(value);
+            if table.contains_key("codes") {
+                self.issue(line, "privacy.km", "give either km or [[privacy.codes]], not both".to_owned());
+            }
+            privacy.codes = match value.get_ref() {
+                DeValue::Boolean(false) => Vec::new(),
                 DeValue::Table(km) => {
                     self.allow_keys(km, "privacy.km", &["k", "m"]);
                     let k = km
                         .get("k")
                         .map_or(Some(privacy.k as u64), |v| self.integer(v, "privacy.km.k", 2, 1_000_000));
                     let m = km.get("m").map_or(Some(2), |v| self.integer(v, "privacy.km.m", 1, 4));
-                    Some(KmSettings { k: to_usize(k.unwrap_or(5)), m: to_usize(m.unwrap_or(2)) })
+                    vec![CodesModel {
+                        table: EventTable::Diagnoses,
+                        level: 0,
+                        m: to_usize(m.unwrap_or(2)),
+                        k: to_usize(k.unwrap_or(5)),
+                        demographics: false,
+                    }]
                 }
                 _ => {
-                    let line = self.line_of(value);
                     self.issue(line, "privacy.km", "expected { k = 5, m = 2 } or false".to_owned());
-                    None
+                    Vec::new()
                 }
             };
         }
         privacy
+    }
+
+    /// The `table` of a model, which must have a code column unless `counts`.
+    fn model_table(
+        &mut self,
+        model: &DeTable<'_>,
+        key: &str,
+        line: usize,
+        coded: bool,
+    ) -> Option<EventTable> {
+        let (name, name_line) = self.required_str(model, key, "table")?;
+        match EventTable::parse(name) {
+            Some(table) if !coded || table.code_column().is_some() => Some(table),
+            _ => {
+                let expected = if coded {
+                    "diagnoses, prescriptions, labs or procedures"
+                } else {
+                    "encounters, diagnoses, prescriptions, labs or procedures"
+                };
+                self.issue(
+                    name_line.max(line),
+                    format!("{key}.table"),
+                    format!("unknown table `{name}`: expected {expected}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `level`: a number (0 = the code itself), or for diagnoses `code`, `category`, `block`, `chapter`.
+    fn model_level(
+        &mut self,
+        model: &DeTable<'_>,
+        key: &str,
+        table: EventTable,
+        default: usize,
+    ) -> Option<usize> {
+        let Some(value) = model.get("level") else { return Some(default) };
+        let key = format!("{key}.level");
+        if let DeValue::String(name) = value.get_ref() {
+            let level = match (table, name.as_ref()) {
+                (_, "code") => Some(0),
+                (EventTable::Diagnoses, "category") => Some(1),
+                (EventTable::Diagnoses, "block") => Some(2),
+                (EventTable::Diagnoses, "chapter") => Some(3),
+                _ => None,
+            };
+            if level.is_none() {
+                let line = self.line_of(value);
+                self.issue(
+                    line,
+                    key,
+                    format!("unknown level `{name}`: expected code, category, block or chapter (diagnoses), or a number"),
+                );
+            }
+            return level;
+        }
+        self.integer(value, &key, 0, 8).map(to_usize)
+    }
+
+    fn model_k(&mut self, model: &DeTable<'_>, key: &str, line: usize) -> Option<usize> {
+        let Some(value) = model.get("k") else {
+            self.issue(line, format!("{key}.k"), "missing: every model names its own k".to_owned());
+            return None;
+        };
+        self.integer(value, &format!("{key}.k"), 2, 1_000_000).map(to_usize)
+    }
+
+    fn model_flag(&mut self, model: &DeTable<'_>, key: &str, name: &str, default: bool) -> bool {
+        model.get(name).and_then(|value| self.bool(value, &format!("{key}.{name}"))).unwrap_or(default)
+    }
+
+    fn model_limit(&mut self, model: &DeTable<'_>, key: &str, default: f64) -> f64 {
+        let Some(value) = model.get("suppression_limit") else { return default };
+        let key = format!("{key}.suppression_limit");
+        match self.number(value, &key) {
+            Some(limit) if (0.0..=1.0).contains(&limit) => limit,
+            Some(_) => {
+                let line = self.line_of(value);
+                self.issue(line, key, "must be between 0.0 and 1.0".to_owned());
+                default
+            }
+            None => default,
+        }
+    }
+
+    /// `{ table, level, m, k, demographics }`.
+    fn codes_model(&mut self, model: &DeTable<'_>, key: &str, line: usize) -> Option<CodesModel> {
+        self.allow_keys(model, key, &["table", "level", "m", "k", "demographics"]);
+        let table = self.model_table(model, key, line, true);
+        let level = table.and_then(|table| self.model_level(model, key, table, 0));
+        let m = model.get("m").map_or(Some(2), |value| self.integer(value, &format!("{key}.m"), 1, 4));
+        let k = self.model_k(model, key, line);
+        let demographics = self.model_flag(model, key, "demographics", true);
+        Some(CodesModel { table: table?, level: level?, m: to_usize(m?), k: k?, demographics })
+    }
+
+    /// `{ table, level, m, window_days, k, demographics, suppression_limit }`.
+    fn events_model(
+        &mut self,
+        model: &DeTable<'_>,
+        key: &str,
+        line: usize,
+        default_limit: f64,
+    ) -> Option<EventsModel> {
+        self.allow_keys(
+            model,
+            key,
+            &["table", "level", "m", "window_days", "k", "demographics", "suppression_limit"],
+        );
+        let table = self.model_table(model, key, line, true);
+        let level = table.and_then(|table| self.model_level(model, key, table, 0));
+        let m = model.get("m").map_or(Some(2), |value| self.integer(value, &format!("{key}.m"), 1, 3));
+        let window = model
+            .get("window_days")
+            .map_or(Some(1), |value| self.integer(value, &format!("{key}.window_days"), 1, 3650));
+        let k = self.model_k(model, key, line);
+        let demographics = self.model_flag(model, key, "demographics", true);
+        let suppression_limit = self.model_limit(model, key, default_limit);
+        Some(EventsModel {
+            table: table?,
+            level: level?,
+            m: to_usize(m?),
+            window_days: u32::try_from(window?).unwrap_or(1),
+            k: k?,
+            demographics,
+            suppression_limit,
+        })
+    }
+
+    /// `{ table, k, demographics, suppression_limit }`.
+    fn counts_model(
+        &mut self,
+        model: &DeTable<'_>,
+        key: &str,
+        line: usize,
+        default_limit: f64,
+    ) -> Option<CountsModel> {
+        self.allow_keys(model, key, &["table", "k", "demographics", "suppression_limit"]);
+        let table = self.model_table(model, key, line, false);
+        let k = self.model_k(model, key, line);
+        let demographics = self.model_flag(model, key, "demographics", true);
+        let suppression_limit = self.model_limit(model, key, default_limit);
+        Some(CountsModel { table: table?, k: k?, demographics, suppression_limit })
     }
 
     /// `{ kind = "distinct" | "entropy" | "recursive", l = 2, c = 3 }`.

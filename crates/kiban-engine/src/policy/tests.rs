@@ -53,7 +53,11 @@ fn a_good_policy_parses_into_its_choices() {
     assert!(policy.cohort.diagnoses[1].contains("I10"));
     assert_eq!(policy.cohort.to, NaiveDate::from_ymd_opt(2025, 12, 31));
     assert_eq!(policy.privacy.k, 10);
-    assert_eq!(policy.privacy.km, Some(KmSettings { k: 10, m: 3 }));
+    assert_eq!(
+        policy.privacy.codes,
+        [CodesModel { table: EventTable::Diagnoses, level: 0, m: 3, k: 10, demographics: false }],
+        "km is one codes model on full ICD-10 codes without the demographics"
+    );
     assert_eq!(
         policy.privacy.sensitive,
         [SensitiveModel::RecursiveCL { c: 3.0, l: 2 }, SensitiveModel::TCloseness(0.4)]
