@@ -13,9 +13,18 @@
 //! The measures are the highest risk of any row, the average over rows, the share of rows whose risk
 //! exceeds a threshold, and the share of sample-unique rows. Suppressed rows are not released and so are
 //! not counted. Pure: works on class sizes only, never on values.
+//!
+//! Where the population's class sizes are unknown, [`population_uniqueness`] estimates how many people
+//! are unique in the population from the sample's class sizes and the population size (Pitman, Zayatz
+//! and SNB models with Dankar et al.'s decision rule; see `population.rs`).
 
 use std::collections::HashMap;
 use std::hash::Hash;
+
+mod population;
+mod special;
+
+pub use population::{PopulationModel, PopulationUniqueness, population_uniqueness};
 
 /// One equivalence class: its size in the released sample and in the population (`population ≥ sample`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
