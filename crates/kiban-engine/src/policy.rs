@@ -220,6 +220,17 @@ impl EventTable {
         EventTable::ALL.into_iter().find(|table| table.name() == name)
     }
 
+    /// One row of the table, in words: `diagnosis`, `encounter`, …
+    pub fn singular(self) -> &'static str {
+        match self {
+            EventTable::Encounters => "encounter",
+            EventTable::Diagnoses => "diagnosis",
+            EventTable::Prescriptions => "prescription",
+            EventTable::Labs => "lab",
+            EventTable::Procedures => "procedure",
+        }
+    }
+
     /// The column holding the event's code (`None` for encounters, which have no code).
     pub fn code_column(self) -> Option<&'static str> {
         match self {
@@ -280,7 +291,7 @@ impl CodesModel {
         format!(
             "any {} {} {} ({}){}: k = {}",
             self.m,
-            self.table.name(),
+            self.table.singular(),
             if self.m == 1 { "code" } else { "codes" },
             self.table.level_name(self.level),
             if self.demographics { " with the demographics" } else { "" },
@@ -310,7 +321,7 @@ impl EventsModel {
         format!(
             "any {} {} {} ({}, dates to within {} day{}){}: k = {}",
             self.m,
-            self.table.name(),
+            self.table.singular(),
             if self.m == 1 { "event" } else { "events" },
             self.table.level_name(self.level),
             self.window_days,

@@ -342,7 +342,7 @@ fn enforce_codes(
         let classes = split_by_class(&items);
         let solved = solve_classes(&classes, interner, model, family);
         // The other way to repair a class: withhold a code from the few persons it singles out.
-        let mut persons: Vec<(u32, i64, Vec<Item>)> = Vec::new();
+        let mut persons: Vec<Owner> = Vec::new();
         let mut last = None;
         for (class, person, code, number) in &rows {
             if last != Some(*person) {
@@ -510,11 +510,18 @@ const UNUSED: u32 = u32::MAX;
 
 /// The most events or codes a combination holds.
 const MAX_M: usize = 4;
-const KEY_LEN: usize = 2 * MAX_M;
+const KEY_LEN: usize = 1 + 2 * MAX_M;
 
-/// A combination of events as an attacker matches it: the family of persons, up to [`MAX_M`] codes, and
-/// the intervals from the first to the others in steps.
+/// A combination of events as an attacker matches it: the family of persons, then up to [`MAX_M`] codes
+/// each with its distance from the earliest of them in steps of the window, sorted (a set, not a
+/// sequence; a single code has no distance).
 type EventKey = [u32; KEY_LEN];
+
+/// The events behind each distinct (time, code) of a person.
+type ItemEvents = BTreeMap<(Option<i64>, u32), Vec<u32>>;
+
+/// A person as the greedy sees them: their family, the interval step, and their distinct items.
+type Owner = (u32, i64, Vec<Item>);
 
 /// One distinct event of a person: its code, its time in the release's units, and the rows behind it.
 struct Item {
@@ -650,9 +657,10 @@ fn event_persons(
     rows: &[(u32, u32, Option<TimePoint>, u32)],
     family_of: &[u32],
     units: impl Fn(TimePoint) -> (i64, i64),
-) -> Vec<(u32, i64, Vec<Item>)> {
-    let mut persons: Vec<(u32, i64, Vec<Item>)> = Vec::new();
-    let mut by_person: BTreeMap<u32, BTreeMap<(Option<i64>, u32), Vec<u32>>> = BTreeMap::new();
+) -> Vec<Owner> {
+    let mut persons: Vec<Owner> = Vec::new();
+    // Per person, the events behind each distinct (time, code).
+    let mut by_person: BTreeMap<u32, ItemEvents> = BTreeMap::new();
     let mut step = 1;
     for (position, code, time, number) in rows {
         let time = time.map(|time| {
@@ -683,17 +691,24 @@ fn keys_of(family: u32, step: i64, items: &[Item], size: usize) -> Vec<(EventKey
     let key = |chosen: &[usize]| -> EventKey {
         let mut key = [UNUSED; KEY_LEN];
         key[0] = family;
-        let first = &items[chosen[0]];
+        // Each chosen item as (code, steps from the earliest chosen date), sorted: the same events give
+        // the same key whatever order they were chosen in, simultaneous events included.
+        let earliest = chosen.iter().filter_map(|idx| items[*idx].time).min();
+        let mut pairs = [(UNUSED, UNUSED); MAX_M];
         for (slot, idx) in chosen.iter().enumerate() {
-            key[1 + slot] = items[*idx].code;
-            if slot > 0 {
-                key[MAX_M + slot] = match (first.time, items[*idx].time) {
-                    (Some(first), Some(time)) => u32::try_from((time - first).div_euclid(step))
-                        .unwrap_or(NO_INTERVAL)
-                        .min(NO_INTERVAL - 1),
-                    _ => NO_INTERVAL,
-                };
-            }
+            let bucket = match (earliest, items[*idx].time) {
+                _ if chosen.len() == 1 => 0,
+                (Some(earliest), Some(time)) => u32::try_from((time - earliest).div_euclid(step))
+                    .unwrap_or(NO_INTERVAL)
+                    .min(NO_INTERVAL - 1),
+                _ => NO_INTERVAL,
+            };
+            pairs[slot] = (items[*idx].code, bucket);
+        }
+        pairs[..chosen.len()].sort_unstable();
+        for (slot, (code, bucket)) in pairs[..chosen.len()].iter().enumerate() {
+            key[1 + slot] = *code;
+            key[1 + MAX_M + slot] = *bucket;
         }
         key
     };
@@ -717,11 +732,7 @@ fn keys_of(family: u32, step: i64, items: &[Item], size: usize) -> Vec<(EventKey
 
 /// Withholds items, person by person, until every combination of min(m, items) of each person's items is
 /// shared by at least k persons (of their family); returns the persons and the events withheld.
-fn withhold_greedily(
-    mut persons: Vec<(u32, i64, Vec<Item>)>,
-    k: usize,
-    m: usize,
-) -> (Vec<(u32, i64, Vec<Item>)>, Vec<u32>) {
+fn withhold_greedily(mut persons: Vec<Owner>, k: usize, m: usize) -> (Vec<Owner>, Vec<u32>) {
     let k = u32::try_from(k).unwrap_or(u32::MAX);
     // How many persons hold each code: the rarer code of a violating combination goes first.
     let mut code_persons: HashMap<u32, u32> = HashMap::new();

@@ -360,3 +360,290 @@ fn a_user_hierarchy_generalizes_codes_to_its_level() {
         .unwrap();
     assert!(treatment.action.contains("dx.csv"), "the report names the hierarchy: {}", treatment.action);
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Attacker models (issue 13)
+// ---------------------------------------------------------------------------------------------------------
+
+fn diagnosis(icd10: &str, onset: NaiveDate) -> kiban_model::Diagnosis {
+    kiban_model::Diagnosis {
+        icd10: Some(icd10.to_owned()),
+        medis_code: None,
+        name: None,
+        onset: Some(onset),
+        suspected: false,
+        main: false,
+    }
+}
+
+/// `n` persons with diagnoses drawn from a few common categories and, every 17th person, a rare pair of
+/// common codes; each person's diagnoses are `idx % 23` days apart so intervals vary.
+fn records_with_code_sets(n: usize) -> Vec<PatientRecord> {
+    let common = ["E119", "I10", "E785", "J069", "K219"];
+    let mut source = records(n);
+    for (idx, record) in source.iter_mut().enumerate() {
+        let onset = date(2021, 1, 1) + chrono::Duration::days((idx % 300) as i64);
+        let gap = chrono::Duration::days((idx % 23) as i64 + 1);
+        record.diagnoses.push(diagnosis(common[idx % 2], onset));
+        record.diagnoses.push(diagnosis(common[2 + idx % 3], onset + gap));
+        if idx % 17 == 0 {
+            record.diagnoses.push(diagnosis("C509", onset + gap + gap));
+        }
+    }
+    source
+}
+
+/// Per released person (by pseudonym): their demographic tuple and their set of diagnosis codes taken to
+/// the 3-character category (block and chapter labels stay as they are).
+fn demographics_and_categories(
+    output: &Output,
+) -> (HashMap<String, Vec<String>>, HashMap<String, Vec<String>>) {
+    let persons = table(output, "persons");
+    let columns: Vec<String> =
+        persons.columns().iter().map(|column| column.name.clone()).filter(|name| name != "person").collect();
+    let ids = strings(persons, "person");
+    let values: Vec<Vec<String>> = columns.iter().map(|column| strings(persons, column)).collect();
+    let demographics = ids
+        .iter()
+        .enumerate()
+        .map(|(row, id)| (id.clone(), values.iter().map(|column| column[row].clone()).collect()))
+        .collect();
+    let diagnoses = table(output, "diagnoses");
+    let mut sets: HashMap<String, Vec<String>> = ids.iter().map(|id| (id.clone(), Vec::new())).collect();
+    for (person, code) in strings(diagnoses, "person").into_iter().zip(strings(diagnoses, "icd10")) {
+        if code.is_empty() {
+            continue;
+        }
+        let category = if code.contains('-') { code } else { code.chars().take(3).collect() };
+        let set = sets.get_mut(&person).unwrap();
+        if !set.contains(&category) {
+            set.push(category);
+        }
+    }
+    for set in sets.values_mut() {
+        set.sort();
+    }
+    (demographics, sets)
+}
+
+/// The smallest number of persons of a person's family holding any 2 (or all, with fewer) of their codes.
+fn smallest_pair_class(family: &HashMap<String, Vec<String>>, sets: &HashMap<String, Vec<String>>) -> usize {
+    let mut smallest = usize::MAX;
+    for (person, set) in sets {
+        let combos: Vec<Vec<&String>> = match set.len() {
+            0 => continue,
+            1 => vec![vec![&set[0]]],
+            _ => (0..set.len())
+                .flat_map(|a| (a + 1..set.len()).map(move |b| (a, b)))
+                .map(|(a, b)| vec![&set[a], &set[b]])
+                .collect(),
+        };
+        for combo in combos {
+            let holders = sets
+                .iter()
+                .filter(|(other, codes)| {
+                    family[*other] == family[person] && combo.iter().all(|code| codes.contains(code))
+                })
+                .count();
+            smallest = smallest.min(holders);
+        }
+    }
+    smallest
+}
+
+#[test]
+fn the_engine_refuses_k_below_two_and_models_on_unreleased_tables() {
+    let source = records_with_code_sets(40);
+    let mut weak = policy(5);
+    weak.privacy.k = 1;
+    assert!(matches!(run_policy(&source, &weak, 1), Err(ProcessError::Models(_))), "k = 1 is refused");
+    let mut weak = policy(5);
+    weak.privacy.codes[0].k = 1;
+    let Err(ProcessError::Models(errors)) = run_policy(&source, &weak, 1) else {
+        panic!("codes k = 1 refused")
+    };
+    assert!(errors.to_string().contains("privacy.codes[0].k"), "{errors}");
+    let mut unreleased = policy(5);
+    unreleased.columns.remove("procedures");
+    unreleased.privacy.counts.push(crate::policy::CountsModel {
+        table: crate::policy::EventTable::Procedures,
+        k: 5,
+        demographics: false,
+        suppression_limit: 0.05,
+    });
+    let Err(ProcessError::Models(errors)) = run_policy(&source, &unreleased, 1) else {
+        panic!("a model on an unreleased table is refused")
+    };
+    assert!(errors.to_string().contains("does not release procedures"), "{errors}");
+}
+
+#[test]
+fn the_built_in_codes_model_holds_within_every_demographic_class() {
+    let source = records_with_code_sets(400);
+    let output = run(&source, 5, 1);
+    let (demographics, sets) = demographics_and_categories(&output);
+    let smallest = smallest_pair_class(&demographics, &sets);
+    assert!((5..usize::MAX).contains(&smallest), "a pair of categories singles out {smallest} persons");
+    // Common codes stay at full detail for most rows.
+    let codes = strings(table(&output, "diagnoses"), "icd10");
+    let full = codes.iter().filter(|code| code.len() == 4 && !code.contains('-')).count();
+    assert!(full * 2 > codes.len(), "{full} of {} rows keep their full code", codes.len());
+    let decision =
+        output.summary.peculiar.iter().find(|decision| decision.rule.starts_with("any 2 diagnosis codes"));
+    assert!(
+        decision.is_some_and(|decision| decision.n_rows > 0),
+        "the rare pairs were repaired and reported"
+    );
+    // Without the model, the rare pairs stay (the test would not see a difference otherwise).
+    let mut without = policy(5);
+    without.privacy.codes.clear();
+    let output = run_policy(&source, &without, 1).unwrap();
+    let (demographics, sets) = demographics_and_categories(&output);
+    assert!(smallest_pair_class(&demographics, &sets) < 5, "the cohort has pairs the model must repair");
+}
+
+#[test]
+fn an_events_model_makes_every_pair_of_events_and_its_interval_shared() {
+    let source = records_with_code_sets(400);
+    let mut events = policy(5);
+    events.privacy.codes.clear();
+    events.privacy.events.push(crate::policy::EventsModel {
+        table: crate::policy::EventTable::Diagnoses,
+        level: 1,
+        m: 2,
+        window_days: 7,
+        k: 5,
+        demographics: false,
+        suppression_limit: 0.5,
+    });
+    let output = run_policy(&source, &events, 1).unwrap();
+    let diagnoses = table(&output, "diagnoses");
+    let ColumnData::Date(dates) = &diagnoses.column("onset_date").unwrap().data else { panic!("dates") };
+    let granularity =
+        &output.summary.utility.iter().find(|t| t.table == "diagnoses").unwrap().date_granularity;
+    let (unit, step) = match granularity.as_str() {
+        "day" => (1, 7),
+        "week" => (7, 1),
+        _ => (30, 1),
+    };
+    let time = |date: NaiveDate| -> i64 {
+        use kiban_model::Datelike as _;
+        if unit == 30 {
+            i64::from(date.year()) * 12 + i64::from(date.month0())
+        } else {
+            i64::from(date.num_days_from_ce()) / unit
+        }
+    };
+    let mut items: HashMap<String, Vec<(i64, String)>> = HashMap::new();
+    for ((person, code), date) in
+        strings(diagnoses, "person").into_iter().zip(strings(diagnoses, "icd10")).zip(dates)
+    {
+        if let (false, Some(date)) = (code.is_empty(), date) {
+            let code = if code.contains('-') { code } else { code.chars().take(3).collect() };
+            let list = items.entry(person).or_default();
+            if !list.contains(&(time(*date), code.clone())) {
+                list.push((time(*date), code));
+            }
+        }
+    }
+    let keys = |list: &Vec<(i64, String)>| -> Vec<(String, String, i64)> {
+        let mut sorted = list.clone();
+        sorted.sort();
+        let mut keys = Vec::new();
+        for a in 0..sorted.len() {
+            for b in a + 1..sorted.len() {
+                keys.push((sorted[a].1.clone(), sorted[b].1.clone(), (sorted[b].0 - sorted[a].0) / step));
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        keys
+    };
+    let mut support: HashMap<(String, String, i64), usize> = HashMap::new();
+    for list in items.values() {
+        for key in keys(list) {
+            *support.entry(key).or_default() += 1;
+        }
+    }
+    assert!(!support.is_empty(), "pairs of dated events are released");
+    let rare = support.values().filter(|count| **count < 5).count();
+    assert_eq!(rare, 0, "{rare} pairs of events (codes and interval) are held by fewer than 5 persons");
+    assert!(
+        output.summary.peculiar.iter().any(|decision| decision.rule.starts_with("any 2 diagnosis events"))
+    );
+}
+
+#[test]
+fn a_counts_model_caps_rare_counts_by_leaving_out_the_latest_events() {
+    // 60 persons with 2 encounters; 3 with 9 (a rare count): they are capped, their latest ones left out.
+    let mut source = records(63);
+    for record in source.iter_mut().take(3) {
+        let last = record.encounters[1].start;
+        for day in 1..=7 {
+            record.encounters.push(Encounter {
+                class: EncounterClass::Outpatient,
+                start: last + chrono::Duration::days(30 * day),
+                end: None,
+                department: None,
+            });
+        }
+    }
+    let mut counts = policy(5);
+    counts.privacy.codes.clear();
+    counts.privacy.suppression_limit = 0.0;
+    counts.privacy.counts.push(crate::policy::CountsModel {
+        table: crate::policy::EventTable::Encounters,
+        k: 5,
+        demographics: false,
+        suppression_limit: 0.2,
+    });
+    let output = run_policy(&source, &counts, 1).unwrap();
+    let encounters = table(&output, "encounters");
+    let mut per_person: HashMap<String, usize> = HashMap::new();
+    for person in strings(encounters, "person") {
+        *per_person.entry(person).or_default() += 1;
+    }
+    assert!(per_person.values().all(|count| *count == 2), "every count is shared: the 9s are capped at 2");
+    assert_eq!(encounters.n_rows(), 63 * 2);
+    let utility = output.summary.utility.iter().find(|t| t.table == "encounters").unwrap();
+    assert_eq!((utility.events, utility.events_released), (63 * 2 + 21, 63 * 2));
+    // The first two encounters are kept: the capped persons' dates are 10 days apart like everyone's.
+    let ColumnData::Date(starts) = &encounters.column("start_date").unwrap().data else { panic!("dates") };
+    let mut dates: HashMap<String, Vec<NaiveDate>> = HashMap::new();
+    for (person, start) in strings(encounters, "person").into_iter().zip(starts) {
+        dates.entry(person).or_default().push(start.unwrap());
+    }
+    for list in dates.values_mut() {
+        list.sort();
+        assert_eq!((list[1] - list[0]).num_days(), 10, "the earliest encounters are the ones kept");
+    }
+    // A limit too low to cap is refused, naming the model.
+    counts.privacy.counts[0].suppression_limit = 0.05;
+    let Err(ProcessError::Model { model, reason }) = run_policy(&source, &counts, 1) else {
+        panic!("the suppression limit is enforced")
+    };
+    assert!(model.contains("encounters") && reason.contains("suppression limit"), "{model}: {reason}");
+}
+
+#[test]
+fn the_summary_lists_the_declared_models_then_the_residual_ones() {
+    let output = run(&records_with_code_sets(100), 5, 1);
+    let models = &output.summary.models;
+    assert!(matches!(models[0].knowledge, crate::dataset::Knowledge::Demographics));
+    assert!(!models[0].residual && !models[1].residual);
+    assert!(matches!(
+        &models[1].knowledge,
+        crate::dataset::Knowledge::Codes { table, level: 1, m: 2, demographics: true, .. } if table == "diagnoses"
+    ));
+    let residual: Vec<&str> =
+        models.iter().filter(|model| model.residual).map(|model| model.name.as_str()).collect();
+    for expected in
+        ["one more code", "full codes", "exact event dates", "the date sequence", "the number of encounters"]
+    {
+        assert!(
+            residual.iter().any(|name| name.starts_with(expected)),
+            "{expected} missing from {residual:?}"
+        );
+    }
+    assert_eq!(output.summary.demographics, ["age_band", "sex", "prefecture"]);
+}
