@@ -108,6 +108,8 @@ pub struct ReleaseOutcome {
     pub n_persons_released: usize,
     pub n_persons_suppressed: usize,
     pub smallest_class: Option<usize>,
+    /// Every attacker model measured on the released files (the report's risk section).
+    pub risk: kiban_release::measure::MeasuredRisk,
 }
 
 /// Builds, records and publishes one anonymized release.
@@ -186,7 +188,7 @@ pub fn release(ctx: &Ctx, args: &ReleaseArgs) -> Result<ReleaseOutcome> {
             ("persons excluded by opt-out".to_owned(), n_persons_excluded.to_string()),
         ],
     };
-    kiban_release::write_report(&dataset, &manifest, &context, &staging)
+    let report = kiban_release::write_report(&dataset, &manifest, &context, &staging, at_rest)
         .with_context(|| format!("writing the report of release {release_id}"))?;
 
     // The ledger line and the audit entry are committed before the files are handed over.
@@ -225,6 +227,7 @@ pub fn release(ctx: &Ctx, args: &ReleaseArgs) -> Result<ReleaseOutcome> {
         n_persons_suppressed,
         smallest_class: summary.kanon.as_ref().and_then(|kanon| kanon.class_sizes.first().copied()),
         mode: summary.mode,
+        risk: report.risk,
     })
 }
 
@@ -350,6 +353,20 @@ pub(crate) fn print_outcome(outcome: &ReleaseOutcome) {
     );
     if outcome.n_persons_excluded > 0 {
         println!("  {} persons excluded by opt-out before processing", outcome.n_persons_excluded);
+    }
+    if let Some(worst) = outcome.risk.headline() {
+        println!(
+            "  highest re-identification risk, measured on the released files: {:.4} ({}; {} persons in classes below k = {})",
+            worst.highest, worst.name, worst.n_below_k, worst.k
+        );
+    }
+    let residual: Vec<_> =
+        outcome.risk.models.iter().filter(|model| model.residual && !model.holds()).collect();
+    if !residual.is_empty() {
+        println!("  residual risk (attackers the policy does not declare; see the report):");
+        for model in residual {
+            println!("    {}: {} of {} persons unique", model.name, model.n_unique, model.n_persons);
+        }
     }
     println!("  files:  {} (sealed; hand over with `kiban release export`)", outcome.dir.display());
     println!("  report: {}", outcome.report.display());

@@ -115,7 +115,8 @@ fn main() {
         provided_on: "2026-04-01".to_owned(),
         facts: Vec::new(),
     };
-    kiban_release::write_report(&dataset, &manifest, &context, &out).expect("report");
+    kiban_release::write_report(&dataset, &manifest, &context, &out, kiban_release::AtRest::Plain)
+        .expect("report");
     let bytes: u64 = manifest.files.iter().map(|file| file.bytes).sum();
     println!(
         "build_and_write seconds={:.2} files={} bytes={bytes}",

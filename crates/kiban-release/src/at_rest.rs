@@ -219,3 +219,23 @@ fn is_release_path(relative: &str) -> bool {
             if !name.is_empty() && name != ".." && name != "." && !name.contains('\\')
     )
 }
+
+/// Opens a data file of the release kept in `dir` for reading its plaintext: through the opening reader
+/// when sealed, which authenticates every segment before handing out its bytes.
+///
+/// # Errors
+/// [`ReleaseError::Io`] naming the file when it cannot be opened (missing, wrong key, altered).
+pub(crate) fn open_data_file<'k>(
+    dir: &Path,
+    relative: &str,
+    at_rest: AtRest<'k>,
+) -> Result<Box<dyn io::Read + 'k>, ReleaseError> {
+    let path = dir.join(relative);
+    let file = io::BufReader::new(fs::File::open(&path).map_err(io_error(&path))?);
+    Ok(match at_rest {
+        AtRest::Plain => Box::new(file),
+        AtRest::Sealed { key, object } => {
+            Box::new(key.open_reader(&AtRest::label(object, relative), file).map_err(io_error(&path))?)
+        }
+    })
+}

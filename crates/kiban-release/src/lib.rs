@@ -18,10 +18,11 @@ use sha2::{Digest, Sha256};
 
 mod at_rest;
 mod fhir;
+pub mod measure;
 mod report;
 pub mod table_report;
 pub use at_rest::{AtRest, Export, export_release};
-pub use report::{ReportContext, write_report};
+pub use report::{Report, ReportContext, write_report};
 
 use at_rest::DataFile;
 
@@ -40,6 +41,8 @@ pub enum ReleaseError {
     ExportTarget(PathBuf),
     #[error("{path} does not match the release manifest (size or SHA-256)")]
     Checksum { path: String },
+    #[error("measuring the risk of the released table {table}: {reason}")]
+    Measure { table: String, reason: String },
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> ReleaseError + '_ {

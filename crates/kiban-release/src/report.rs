@@ -10,8 +10,9 @@ use std::path::Path;
 use kiban_engine::{AnonymizedDataset, Mode, ProcessingSummary};
 use serde::Serialize;
 
+use crate::measure::{MeasuredRisk, ModelRisk, measure_release};
 use crate::table_report::{JsonRisk, risk_section};
-use crate::{Manifest, ReleaseError, io_error};
+use crate::{AtRest, Manifest, ReleaseError, io_error};
 
 /// Facts about the release that the engine does not know.
 #[derive(Clone, Debug, Serialize)]
@@ -36,6 +37,23 @@ struct JsonReport<'a> {
     columns: Vec<JsonColumn<'a>>,
     removed: &'a [String],
     tables: Vec<(String, usize)>,
+    /// Every attacker model, measured on the released files.
+    risk: &'a MeasuredRisk,
+    /// The worst declared model.
+    headline: Option<&'a ModelRisk>,
+    utility: Vec<JsonUtility<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonUtility<'a> {
+    table: &'a str,
+    events: usize,
+    events_released: usize,
+    code_column: Option<&'a str>,
+    codes_unchanged: usize,
+    codes_generalized: usize,
+    codes_suppressed: usize,
+    date_granularity: &'a str,
 }
 
 #[derive(Serialize)]
@@ -80,17 +98,22 @@ struct JsonColumn<'a> {
     action: &'a str,
 }
 
-/// Writes `report.html` and `report.json` into `dir`; returns the HTML path.
+/// Writes `report.html` and `report.json` into `dir`, the release's folder, whose data files are stored
+/// as `at_rest` says: the risk of every attacker model is measured by reading the released CSV files
+/// back ([`measure_release`]). Returns where the HTML is and what was measured.
 ///
 /// # Errors
-/// [`ReleaseError::Io`] when a file cannot be written.
+/// [`ReleaseError::Io`] when a file cannot be read or written; [`ReleaseError::Measure`] when a released
+/// table lacks a column the summary names.
 pub fn write_report(
     dataset: &AnonymizedDataset<'_>,
     manifest: &Manifest,
     context: &ReportContext,
     dir: &Path,
-) -> Result<std::path::PathBuf, ReleaseError> {
+    at_rest: AtRest<'_>,
+) -> Result<Report, ReleaseError> {
     let summary = dataset.summary();
+    let risk = measure_release(dir, at_rest, summary)?;
     let tables: Vec<(String, usize)> = manifest
         .files
         .iter()
@@ -151,16 +174,39 @@ pub fn write_report(
             .collect(),
         removed: &summary.removed,
         tables: tables.clone(),
+        risk: &risk,
+        headline: risk.headline(),
+        utility: summary
+            .utility
+            .iter()
+            .map(|table| JsonUtility {
+                table: &table.table,
+                events: table.events,
+                events_released: table.events_released,
+                code_column: table.code_column.as_deref(),
+                codes_unchanged: table.codes_unchanged,
+                codes_generalized: table.codes_generalized,
+                codes_suppressed: table.codes_suppressed,
+                date_granularity: &table.date_granularity,
+            })
+            .collect(),
     };
     let json_path = dir.join("report.json");
     let bytes =
         serde_json::to_vec_pretty(&json).map_err(|source| ReleaseError::Json { what: "report", source })?;
     fs::write(&json_path, bytes).map_err(io_error(&json_path))?;
 
-    let html = render_html(summary, manifest, context, &tables);
+    let html = render_html(summary, manifest, context, &tables, &risk);
     let html_path = dir.join("report.html");
     fs::write(&html_path, html).map_err(io_error(&html_path))?;
-    Ok(html_path)
+    Ok(Report { html: html_path, risk })
+}
+
+/// A written report: where its HTML is, and the risk measured on the released files.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub html: std::path::PathBuf,
+    pub risk: MeasuredRisk,
 }
 
 /// Buckets of class sizes: k..k+4 one by one, then wider bins.
@@ -226,6 +272,7 @@ fn render_html(
     manifest: &Manifest,
     context: &ReportContext,
     tables: &[(String, usize)],
+    risk: &MeasuredRisk,
 ) -> String {
     let mut html = String::new();
     let id = escape(&context.release_id);
@@ -286,6 +333,9 @@ This report holds counts and choices only: no record, no key, no date offset, no
         let _ = write!(html, "<tr><th>{}</th><td>{}</td></tr>", escape(&key), escape(&value));
     }
     html.push_str("</table>");
+    html.push_str(&headline(risk, summary.mode));
+    html.push_str(&models_section(risk));
+    html.push_str(&utility_section(summary));
 
     if let Some(kanon) = &summary.kanon {
         html.push_str("<h2>Person-level quasi-identifiers (Rule 18 ⑤)</h2><table><tr><th>column</th><th>level chosen</th><th>meaning</th><th>loss</th></tr>");
@@ -317,7 +367,10 @@ This report holds counts and choices only: no record, no key, no date offset, no
             ("outside the cohort".to_owned(), (summary.n_persons_in - summary.n_persons_in_cohort) as f64),
         ];
         html.push_str(&bar_chart("Persons", &person_bars, |v| format!("{v}")));
-        html.push_str("<h2>Re-identification risk of the person-level quasi-identifiers</h2>");
+        html.push_str(
+            "<h3>The demographics as the search saw them</h3><p>Before and after generalization, from the \
+engine's classes (the measured risk above is read from the released files).</p>",
+        );
         html.push_str(&risk_section(&kanon.risk_before, &kanon.risk_after));
     }
 
@@ -390,5 +443,159 @@ This report holds counts and choices only: no record, no key, no date offset, no
         tables.iter().map(|(name, rows)| (name.clone(), *rows as f64)).collect();
     html.push_str(&bar_chart("Rows per table", &row_bars, |v| format!("{v}")));
     html.push_str("</body></html>\n");
+    html
+}
+
+/// The headline: the worst declared attacker model, measured on the released files.
+fn headline(risk: &MeasuredRisk, mode: Mode) -> String {
+    let Some(worst) = risk.headline() else { return String::new() };
+    let verdict = if risk.models.iter().filter(|model| !model.residual).all(ModelRisk::holds) {
+        "<span class=\"ok\">every declared model holds on the released files</span>".to_owned()
+    } else if mode.is_anonymized() {
+        "<b>a declared model does not hold on the released files</b>".to_owned()
+    } else {
+        "not enforced: a pseudonymized release keeps clinical detail (the law does not ask for these models)"
+            .to_owned()
+    };
+    format!(
+        "<h2>Headline risk</h2><p style=\"font-size:1.2em\">Highest re-identification risk (prosecutor, worst over the \
+declared attacker models, measured on the released files): <b>{:.4}</b> (1 in {}), from the model <i>{}</i>; \
+{} of {} persons in classes below its k = {}; {}.</p>",
+        worst.highest,
+        worst.smallest_class.map_or_else(|| "-".to_owned(), |size| size.to_string()),
+        escape(&worst.name),
+        worst.n_below_k,
+        worst.n_persons,
+        worst.k,
+        verdict
+    )
+}
+
+fn model_rows(models: &[&ModelRisk]) -> String {
+    let mut html = String::from(
+        "<table><tr><th>attacker knows</th><th>k</th><th>persons</th><th>unique</th><th>in classes &lt; k</th>\
+<th>smallest class</th><th>highest risk</th><th>average risk</th><th>holds</th><th>how enforced</th></tr>",
+    );
+    for model in models {
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{}</td><td>{}</td></tr>",
+            escape(&model.name),
+            model.k,
+            model.n_persons,
+            model.n_unique,
+            model.n_below_k,
+            model.smallest_class.map_or_else(|| "-".to_owned(), |size| size.to_string()),
+            model.highest,
+            model.average,
+            if model.holds() { "<span class=\"ok\">yes</span>" } else { "<b>no</b>" },
+            escape(model.enforcement.as_deref().unwrap_or("not enforced"))
+        );
+    }
+    html.push_str("</table>");
+    html
+}
+
+/// Every attacker model measured on the released files, declared then residual, with plots.
+fn models_section(risk: &MeasuredRisk) -> String {
+    let declared: Vec<&ModelRisk> = risk.models.iter().filter(|model| !model.residual).collect();
+    let residual: Vec<&ModelRisk> = risk.models.iter().filter(|model| model.residual).collect();
+    let mut html = String::from(
+        "<h2>Attacker models, measured on the released files (Rule 18 ⑤)</h2><p>Each released person's class is \
+the persons an attacker with that knowledge cannot tell them from, counted by reading the released CSV files back. \
+Prosecutor risk is 1 / class.</p>",
+    );
+    html.push_str(&model_rows(&declared));
+    let bars: Vec<(String, f64)> =
+        risk.models.iter().map(|model| (short(&model.name), model.highest)).collect();
+    html.push_str(&bar_chart(
+        "Highest prosecutor risk per attacker model (declared, then residual)",
+        &bars,
+        |v| format!("{v:.3}"),
+    ));
+    if !residual.is_empty() {
+        html.push_str(
+            "<h2>Residual risk: stronger attackers than the policy declares</h2><p>What the policy does not cover: \
+one more code, full codes, exact event dates, the whole sequence of encounter dates, the number of encounters. \
+Measured against the demographics' k.</p>",
+        );
+        html.push_str(&model_rows(&residual));
+    }
+    let partitions: Vec<&ModelRisk> = risk.models.iter().filter(|model| model.population.is_some()).collect();
+    if !partitions.is_empty() {
+        let _ = write!(
+            html,
+            "<h2>Journalist risk with a population model</h2><p>Estimated share of the population of {} persons \
+that is unique on each model (ARX's estimators; Dankar et al.'s rule picks one). Under uniform sampling it is also \
+the share of released persons an attacker matching against the population identifies for certain.</p><table><tr>\
+<th>attacker knows</th><th>sampling fraction</th><th>Pitman</th><th>Zayatz</th><th>SNB</th><th>chosen</th><th>estimate</th></tr>",
+            risk.population
+        );
+        let cell = |value: Option<f64>| value.map_or_else(|| "-".to_owned(), |value| format!("{value:.6}"));
+        for model in partitions {
+            let Some(population) = &model.population else { continue };
+            let _ = write!(
+                html,
+                "<tr><td>{}</td><td>{:.4}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.6}</td></tr>",
+                escape(&model.name),
+                population.sampling_fraction,
+                cell(population.pitman),
+                cell(population.zayatz),
+                cell(population.snb),
+                escape(&population.model),
+                population.share
+            );
+        }
+        html.push_str("</table>");
+    }
+    html
+}
+
+/// A model's name cut for a plot label.
+fn short(name: &str) -> String {
+    let name = name.split(": k =").next().unwrap_or(name);
+    if name.chars().count() > 18 {
+        format!("{}…", name.chars().take(17).collect::<String>())
+    } else {
+        name.to_owned()
+    }
+}
+
+/// How much of each table and code column is released as it came.
+fn utility_section(summary: &ProcessingSummary) -> String {
+    if summary.utility.is_empty() {
+        return String::new();
+    }
+    let mut html = String::from(
+        "<h2>Utility: what is released as it came</h2><table><tr><th>table</th><th>events</th><th>released</th>\
+<th>code column</th><th>codes at full detail</th><th>generalized</th><th>withheld</th><th>dates to the</th></tr>",
+    );
+    let share = |part: usize, whole: usize| if whole == 0 { 0.0 } else { part as f64 / whole as f64 * 100.0 };
+    let mut bars = Vec::new();
+    for table in &summary.utility {
+        let coded = table.codes_unchanged + table.codes_generalized + table.codes_suppressed;
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{} ({:.1} %)</td><td>{}</td><td>{:.1} %</td><td>{:.1} %</td><td>{:.1} %</td><td>{}</td></tr>",
+            escape(&table.table),
+            table.events,
+            table.events_released,
+            share(table.events_released, table.events),
+            escape(table.code_column.as_deref().unwrap_or("-")),
+            share(table.codes_unchanged, coded),
+            share(table.codes_generalized, coded),
+            share(table.codes_suppressed, coded),
+            escape(&table.date_granularity)
+        );
+        if table.code_column.is_some() {
+            bars.push((table.table.clone(), share(table.codes_unchanged, coded)));
+        }
+    }
+    html.push_str("</table>");
+    html.push_str(&bar_chart(
+        "Codes released at full detail (% of the released events with a code)",
+        &bars,
+        |v| format!("{v:.1} %"),
+    ));
     html
 }

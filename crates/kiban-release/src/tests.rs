@@ -85,7 +85,7 @@ fn report_has_plots_and_no_record_values() {
             provided_on: "2026-04-01".to_owned(),
             facts: vec![],
         };
-        let html_path = write_report(dataset, &manifest, &context, dir.path()).unwrap();
+        let html_path = write_report(dataset, &manifest, &context, dir.path(), AtRest::Plain).unwrap().html;
         let html = std::fs::read_to_string(html_path).unwrap();
         assert!(html.contains("<svg"), "plots are inline SVG");
         assert!(html.contains("5-anonymity"));

@@ -5,6 +5,8 @@
 //! in memory by kiban-synth and linked by its ground truth, so this test is about processing and release,
 //! not intake or linkage (those have their own end-to-end tests in kiban-cli).
 
+mod attacks;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
@@ -349,7 +351,8 @@ fn release(
         provided_on: release_date().to_string(),
         facts: Vec::new(),
     };
-    kiban_release::write_report(&dataset, &manifest, &context, dir).expect("report");
+    kiban_release::write_report(&dataset, &manifest, &context, dir, kiban_release::AtRest::Plain)
+        .expect("report");
     let output = Output { tables: dataset.tables().expect("tables"), summary: dataset.summary().clone() };
     // The files hold exactly the tables.
     for table in &output.tables {
