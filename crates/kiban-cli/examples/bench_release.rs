@@ -5,6 +5,7 @@
 //! B=target/release/examples/bench_release
 //! $B build --persons 1000000 --data-dir /work/bench-vault-1m        # once: synthetic cohort → vault + links
 //! /usr/bin/time -v $B release --data-dir /work/bench-vault-1m       # `kiban release` end to end
+//! /usr/bin/time -v $B release --data-dir /work/bench-vault-1m --models demographics   # or whole-record
 //! /usr/bin/time -v $B phases --data-dir /work/bench-vault-1m --out /work/bench-phases-1m
 //! ```
 //!
@@ -40,6 +41,7 @@ fn main() -> Result<()> {
     let mut data_dir = None;
     let mut out = None;
     let mut keep = false;
+    let mut models = Models::BuiltIn;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--persons" => persons = args.next().context("--persons N")?.parse()?,
@@ -47,13 +49,16 @@ fn main() -> Result<()> {
             "--data-dir" => data_dir = Some(PathBuf::from(args.next().context("--data-dir DIR")?)),
             "--out" => out = Some(PathBuf::from(args.next().context("--out DIR")?)),
             "--keep" => keep = true,
+            "--models" => {
+                models = Models::parse(&args.next().context("--models built-in|demographics|whole-record")?)?
+            }
             other => anyhow::bail!("unknown argument {other}"),
         }
     }
     let data_dir = data_dir.context("--data-dir DIR is required")?;
     match mode.as_str() {
         "build" => build(&data_dir, persons, batch_records),
-        "release" => release(&data_dir, keep),
+        "release" => release(&data_dir, keep, models),
         "phases" => phases(&data_dir, &out.context("phases needs --out DIR")?),
         other => anyhow::bail!("unknown mode {other}: build, release or phases"),
     }
@@ -144,16 +149,95 @@ fn build(data_dir: &std::path::Path, persons: usize, batch_records: usize) -> Re
     Ok(())
 }
 
-fn release(data_dir: &std::path::Path, keep: bool) -> Result<()> {
+/// Which attacker models the release enforces: the built-in ones (demographics, any 2 diagnosis
+/// categories with the demographics), the demographics alone (the release before issue 13), or the
+/// built-in ones plus an events model (2 diagnosis categories with dates to within 180 days, k = 3) and
+/// a counts model (encounters, k = 5): `docs/examples/policy-whole-record.toml`.
+#[derive(Clone, Copy)]
+enum Models {
+    BuiltIn,
+    Demographics,
+    WholeRecord,
+}
+
+impl Models {
+    fn parse(name: &str) -> Result<Models> {
+        Ok(match name {
+            "built-in" => Models::BuiltIn,
+            "demographics" => Models::Demographics,
+            "whole-record" => Models::WholeRecord,
+            other => anyhow::bail!("unknown --models {other}: built-in, demographics or whole-record"),
+        })
+    }
+
+    /// The policy file of the variant (`docs/examples/`), with the bench recipient; `None` for the
+    /// built-in policy itself.
+    fn policy_file(self) -> Result<Option<PathBuf>> {
+        let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples");
+        let text = match self {
+            Models::BuiltIn => return Ok(None),
+            // The built-in policy without its codes model.
+            Models::Demographics => {
+                let text = std::fs::read_to_string(examples.join("policy-built-in.toml"))?;
+                let (head, rest) = text.split_once("[[privacy.codes]]").context("a codes model")?;
+                let (_, columns) = rest.split_once("[columns.persons]").context("columns")?;
+                format!(
+                    "{}[columns.persons]{columns}",
+                    head.replace("[privacy]\n", "[privacy]\nkm = false\n")
+                )
+            }
+            Models::WholeRecord => std::fs::read_to_string(examples.join("policy-whole-record.toml"))?,
+        };
+        let path = std::env::temp_dir().join(format!("bench-release-policy-{}.toml", std::process::id()));
+        std::fs::write(&path, text)?;
+        Ok(Some(path))
+    }
+}
+
+fn release(data_dir: &std::path::Path, keep: bool, models: Models) -> Result<()> {
     let ctx = Ctx::open(data_dir, "bench", false)?;
+    let policy_path = models.policy_file()?;
+    let args = match policy_path.clone() {
+        Some(path) => ReleaseArgs {
+            policy: Some(path),
+            recipient_name: None,
+            recipient_address: None,
+            ..release_args()
+        },
+        None => release_args(),
+    };
     let start = Instant::now();
-    let outcome = kiban_cli::release(&ctx, &release_args())?;
+    let outcome = kiban_cli::release(&ctx, &args)?;
     let seconds = start.elapsed().as_secs_f64();
     let bytes: u64 = walk_bytes(&outcome.dir)?;
     println!(
         "release seconds={seconds:.2} release_id={} persons_in={} released={} suppressed={} bytes={bytes}",
         outcome.release_id, outcome.n_persons_in, outcome.n_persons_released, outcome.n_persons_suppressed
     );
+    for model in &outcome.risk.models {
+        println!(
+            "model residual={} below_k={} unique={} smallest={:?} highest={:.4} name={:?}",
+            model.residual, model.n_below_k, model.n_unique, model.smallest_class, model.highest, model.name
+        );
+    }
+    // Utility as the report gives it: events released and codes at full detail, per table.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(outcome.dir.join("report.json"))?)?;
+    for table in report["utility"].as_array().context("report.json utility")? {
+        println!(
+            "utility table={} events={} released={} codes_unchanged={} generalized={} suppressed={} dates={}",
+            table["table"],
+            table["events"],
+            table["events_released"],
+            table["codes_unchanged"],
+            table["codes_generalized"],
+            table["codes_suppressed"],
+            table["date_granularity"]
+        );
+    }
+    if let Some(path) = &policy_path {
+        std::fs::remove_file(path)?;
+    }
     if !keep {
         std::fs::remove_dir_all(&outcome.dir)?;
     }

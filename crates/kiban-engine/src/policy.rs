@@ -758,6 +758,14 @@ impl ReleasePolicy {
                          table: EventTable,
                          column: Option<&str>,
                          limit: Option<f64>| {
+            // A codes or events model (`m` given) on a table without codes could never be enforced.
+            if m.is_some() && column.is_none() {
+                issue(
+                    format!("{key}.table"),
+                    format!("{} have no code column to know: a counts model covers them", table.name()),
+                );
+                return;
+            }
             if self.mode.is_anonymized() && k < 2 {
                 issue(
                     format!("{key}.k"),

@@ -283,6 +283,25 @@ fn demo_release_holds_no_identifier_and_is_five_anonymous() {
     assert!(outcome.release.report.exists());
     assert!(outcome.ledger_export.exists() && outcome.audit_export.exists());
 
+    // The built-in attacker models hold, as measured on the (sealed) files the release keeps, and the
+    // report says so; the residual attackers are measured too.
+    let risk = &outcome.release.risk;
+    let declared: Vec<&str> =
+        risk.models.iter().filter(|model| !model.residual).map(|model| model.name.as_str()).collect();
+    assert_eq!(
+        declared,
+        ["the demographics: k = 5", "any 2 diagnosis codes (ICD-10 category) with the demographics: k = 5"]
+    );
+    assert!(risk.models.iter().filter(|model| !model.residual).all(|model| model.holds()), "{risk:?}");
+    assert!(risk.models.iter().any(|model| model.residual), "residual attackers are measured");
+    assert!(risk.models.iter().all(|model| model.n_persons == outcome.release.n_persons_released));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(outcome.handover.to.join("report.json")).unwrap())
+            .unwrap();
+    assert!(report["headline"]["highest"].as_f64().unwrap() <= 0.2, "{}", report["headline"]);
+    let html = std::fs::read_to_string(outcome.handover.to.join("report.html")).unwrap();
+    assert!(html.contains("Headline risk") && html.contains("Residual risk"));
+
     // Linkage found persons at several providers, and well.
     let quality = outcome.linkage.quality.as_ref().unwrap();
     assert!(outcome.linkage.n_persons < outcome.linkage.n_records, "some persons are at several providers");

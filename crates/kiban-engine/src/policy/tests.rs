@@ -201,3 +201,119 @@ fn a_hierarchy_action_needs_a_file_and_a_level_and_is_refused_on_identifiers() {
     let error = ReleasePolicy::parse(&on_name).unwrap_err().to_string();
     assert!(error.contains("columns.persons.name_kanji") && error.contains("Rule 18"), "{error}");
 }
+
+/// The policies in `docs/examples/`, read from the repository.
+fn example(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+#[test]
+fn the_built_in_policy_is_the_one_written_out_in_the_docs() {
+    let written = ReleasePolicy::parse(&example("policy-built-in.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let built_in = ReleasePolicy::default_anonymized(written.recipient.clone());
+    assert_eq!(written, built_in);
+    assert_eq!(
+        built_in.privacy.codes,
+        [CodesModel { table: EventTable::Diagnoses, level: 1, m: 2, k: 5, demographics: true }],
+        "demographics + any 2 diagnosis categories, k = 5"
+    );
+    assert!(built_in.model_problems().is_empty());
+}
+
+#[test]
+fn every_kind_of_attacker_model_parses_with_its_own_k() {
+    let policy = ReleasePolicy::parse(&example("policy-whole-record.toml")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(policy.privacy.population, Some(5_000_000));
+    assert_eq!(
+        policy.privacy.events,
+        [EventsModel {
+            table: EventTable::Diagnoses,
+            level: 1,
+            m: 2,
+            window_days: 180,
+            k: 3,
+            demographics: false,
+            suppression_limit: 0.2,
+        }]
+    );
+    assert_eq!(
+        policy.privacy.counts,
+        [CountsModel { table: EventTable::Encounters, k: 5, demographics: false, suppression_limit: 0.05 }]
+    );
+    assert_eq!(policy.privacy.ks().collect::<Vec<_>>(), [5, 5, 3, 5]);
+    let anonymized =
+        ReleasePolicy::parse(&example("policy-anonymized.toml")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(anonymized.privacy.codes[0].level, 1);
+    // A policy that does not release diagnosis codes has no built-in codes model to hold.
+    let no_codes = "mode = \"anonymized\"\n[recipient]\nname = \"U\"\naddress = \"A\"\n[columns.persons]\nperson_id = \"pseudonym\"\nsex = \"keep\"\n";
+    assert!(ReleasePolicy::parse(no_codes).unwrap_or_else(|e| panic!("{e}")).privacy.codes.is_empty());
+    // `km = false` turns the built-in codes model off.
+    let off = example("policy-built-in.toml").replace("[privacy]\n", "[privacy]\nkm = false\n");
+    let off = off[..off.find("[[privacy.codes]]").unwrap()].to_owned()
+        + &off[off.find("[columns.persons]").unwrap()..];
+    assert!(ReleasePolicy::parse(&off).unwrap_or_else(|e| panic!("{e}")).privacy.codes.is_empty());
+}
+
+#[test]
+fn a_bad_attacker_model_is_reported_with_its_line_and_key() {
+    let text = r#"mode = "anonymized"
+[recipient]
+name = "U"
+address = "A"
+[privacy]
+km = { k = 5, m = 2 }
+[[privacy.codes]]
+table = "diagnoses"
+level = "section"
+m = 9
+k = 1
+[[privacy.events]]
+table = "labs"
+m = 2
+k = 5
+window = 30
+[[privacy.counts]]
+table = "allergies"
+[columns.persons]
+person_id = "pseudonym"
+[columns.diagnoses]
+icd10 = "keep"
+"#;
+    let errors = ReleasePolicy::parse(text).expect_err("refused");
+    let find = |key: &str| {
+        errors
+            .0
+            .iter()
+            .find(|issue| issue.key == key)
+            .unwrap_or_else(|| panic!("no issue for {key}: {errors}"))
+    };
+    assert!(find("privacy.codes[0].level").message.contains("unknown level `section`"), "{errors}");
+    assert_eq!(find("privacy.codes[0].level").line, 9);
+    assert_eq!(find("privacy.codes[0].m").line, 10);
+    assert_eq!(find("privacy.codes[0].k").line, 11);
+    assert_eq!(find("privacy.events[0].window").line, 16);
+    assert!(find("privacy.counts[0].table").message.contains("unknown table `allergies`"), "{errors}");
+    assert!(find("privacy.counts[0].k").message.contains("every model names its own k"), "{errors}");
+    assert!(
+        errors.0.iter().any(|issue| issue.key.starts_with("privacy.km")),
+        "km and codes together: {errors}"
+    );
+    // The events model is on labs, which this policy does not release.
+    assert!(errors.to_string().contains("does not release labs"), "{errors}");
+    // Encounters have no codes: the parser names the tables a codes or events model may use, and a
+    // policy built in code is refused by the model check.
+    let encounters = "mode = \"anonymized\"\n[recipient]\nname = \"U\"\naddress = \"A\"\n[privacy]\nkm = false\n[[privacy.events]]\ntable = \"encounters\"\nm = 2\nk = 5\n";
+    let errors = ReleasePolicy::parse(encounters).expect_err("refused").to_string();
+    assert!(errors.contains("line 8: privacy.events[0].table"), "{errors}");
+    let mut policy =
+        ReleasePolicy::default_anonymized(Recipient { name: "U".to_owned(), address: "A".to_owned() });
+    policy.privacy.codes[0].table = EventTable::Encounters;
+    let problems = policy.model_problems();
+    assert!(
+        problems
+            .iter()
+            .any(|issue| issue.key == "privacy.codes[0].table" && issue.message.contains("no code column")),
+        "{problems:?}"
+    );
+}

@@ -912,6 +912,16 @@ pub(super) fn attacker_models(
             );
         }
     }
+    // Without a codes model on diagnoses, the report still shows what the built-in one would have
+    // guarded against.
+    if !privacy.codes.iter().any(|model| model.table == EventTable::Diagnoses) {
+        let built_in =
+            CodesModel { table: EventTable::Diagnoses, level: 1, m: 2, k: privacy.k, demographics: true };
+        add_residual(
+            format!("undeclared codes: {}", built_in.describe()),
+            codes(EventTable::Diagnoses, 1, 2, true),
+        );
+    }
     for model in &privacy.events {
         let described = model.describe();
         if let Some(knowledge) =

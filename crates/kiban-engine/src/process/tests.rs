@@ -646,4 +646,17 @@ fn the_summary_lists_the_declared_models_then_the_residual_ones() {
         );
     }
     assert_eq!(output.summary.demographics, ["age_band", "sex", "prefecture"]);
+    assert!(!residual.iter().any(|name| name.starts_with("undeclared codes")), "{residual:?}");
+
+    // With the codes model turned off, the report still measures the attacker it would have stopped.
+    let mut off = policy(5);
+    off.privacy.codes.clear();
+    let output = run_policy(&records_with_code_sets(100), &off, 1).unwrap();
+    let undeclared = output
+        .summary
+        .models
+        .iter()
+        .find(|model| model.name.starts_with("undeclared codes"))
+        .expect("the built-in codes attacker is measured");
+    assert!(undeclared.residual && undeclared.enforcement.is_none());
 }
