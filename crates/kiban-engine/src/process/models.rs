@@ -833,6 +833,13 @@ pub(super) fn attacker_models(
             )
         })
     };
+    let declared = |name: String, k: usize, exact: bool, knowledge: Knowledge| AttackerModel {
+        enforcement: enforcement(&name, exact),
+        name,
+        k,
+        residual: false,
+        knowledge,
+    };
     let codes = |table: EventTable, level: usize, m: usize, demographics: bool| -> Option<Knowledge> {
         let column = released(table.name(), table.code_column()?)?;
         Some(Knowledge::Codes {
@@ -872,15 +879,8 @@ pub(super) fn attacker_models(
         }
     };
     for model in &privacy.codes {
-        let described = model.describe();
         if let Some(knowledge) = codes(model.table, model.level, model.m, model.demographics) {
-            models.push(AttackerModel {
-                name: described.clone(),
-                k: model.k,
-                residual: false,
-                enforcement: enforcement(&described, false),
-                knowledge,
-            });
+            models.push(declared(model.describe(), model.k, false, knowledge));
         }
         let stronger = CodesModel { m: model.m + 1, ..*model };
         if model.m < 4 {
@@ -923,17 +923,10 @@ pub(super) fn attacker_models(
         );
     }
     for model in &privacy.events {
-        let described = model.describe();
         if let Some(knowledge) =
             events(model.table, model.level, model.m, model.window_days, model.demographics)
         {
-            models.push(AttackerModel {
-                name: described.clone(),
-                k: model.k,
-                residual: false,
-                enforcement: enforcement(&described, false),
-                knowledge,
-            });
+            models.push(declared(model.describe(), model.k, false, knowledge));
         }
         if model.window_days > 1 {
             let exact = EventsModel { window_days: 1, ..*model };
@@ -944,18 +937,10 @@ pub(super) fn attacker_models(
         }
     }
     for model in &privacy.counts {
-        let described = model.describe();
         if !prepared.columns_of(model.table.name()).is_empty() {
-            models.push(AttackerModel {
-                name: described.clone(),
-                k: model.k,
-                residual: false,
-                enforcement: enforcement(&described, true),
-                knowledge: Knowledge::Counts {
-                    table: model.table.name().to_owned(),
-                    demographics: model.demographics,
-                },
-            });
+            let knowledge =
+                Knowledge::Counts { table: model.table.name().to_owned(), demographics: model.demographics };
+            models.push(declared(model.describe(), model.k, true, knowledge));
         }
     }
     if let Some(date_column) = released("encounters", "start_date") {
