@@ -77,6 +77,11 @@ fn a_good_policy_parses_into_its_choices() {
     );
 }
 
+/// The problem reported for `key`.
+fn issue_for<'e>(errors: &'e PolicyErrors, key: &str) -> &'e PolicyIssue {
+    errors.0.iter().find(|issue| issue.key == key).unwrap_or_else(|| panic!("no issue for {key}: {errors}"))
+}
+
 #[test]
 fn every_problem_is_reported_at_once_with_line_and_key() {
     let text = r#"
@@ -103,13 +108,7 @@ date = "keep"
 value_numeric = { round = -1 }
 "#;
     let errors = ReleasePolicy::parse(text).expect_err("refused");
-    let find = |key: &str| {
-        errors
-            .0
-            .iter()
-            .find(|issue| issue.key == key)
-            .unwrap_or_else(|| panic!("no issue for {key}: {errors}"))
-    };
+    let find = |key: &str| issue_for(&errors, key);
     assert_eq!(find("mode").line, 2);
     assert_eq!(find("colour").line, 3);
     assert_eq!(find("recipient.name").line, 6);
@@ -281,13 +280,7 @@ person_id = "pseudonym"
 icd10 = "keep"
 "#;
     let errors = ReleasePolicy::parse(text).expect_err("refused");
-    let find = |key: &str| {
-        errors
-            .0
-            .iter()
-            .find(|issue| issue.key == key)
-            .unwrap_or_else(|| panic!("no issue for {key}: {errors}"))
-    };
+    let find = |key: &str| issue_for(&errors, key);
     assert!(find("privacy.codes[0].level").message.contains("unknown level `section`"), "{errors}");
     assert_eq!(find("privacy.codes[0].level").line, 9);
     assert_eq!(find("privacy.codes[0].m").line, 10);

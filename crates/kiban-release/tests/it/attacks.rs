@@ -212,15 +212,20 @@ fn by_person(dir: &Path, table: &str, columns: &[&str]) -> BTreeMap<String, Vec<
     grouped
 }
 
+/// For knowledge that is one key per person: each person's class is the persons with the same key.
+fn partition_classes(keys: &[String]) -> Vec<usize> {
+    let mut sizes: HashMap<&str, usize> = HashMap::new();
+    for key in keys {
+        *sizes.entry(key).or_default() += 1;
+    }
+    keys.iter().map(|key| sizes[key.as_str()]).collect()
+}
+
 /// Each released person's class under one attacker model, tried on the files in `dir`.
 fn attack(dir: &Path, persons: &Persons, knowledge: &Knowledge) -> Vec<usize> {
     match knowledge {
         Knowledge::Demographics => {
-            let mut sizes: HashMap<&str, usize> = HashMap::new();
-            for key in persons.demographics.values() {
-                *sizes.entry(key).or_default() += 1;
-            }
-            persons.demographics.values().map(|key| sizes[key.as_str()]).collect()
+            partition_classes(&persons.demographics.values().cloned().collect::<Vec<_>>())
         }
         Knowledge::Codes { table, column, level, m, demographics, .. } => {
             assert_eq!(table, "diagnoses", "the attack reads ICD-10 codes");
@@ -280,11 +285,7 @@ fn attack(dir: &Path, persons: &Persons, knowledge: &Knowledge) -> Vec<usize> {
                     format!("{}\u{1e}{count}", persons.prefix(person, *demographics))
                 })
                 .collect();
-            let mut sizes: HashMap<&str, usize> = HashMap::new();
-            for key in &keys {
-                *sizes.entry(key).or_default() += 1;
-            }
-            keys.iter().map(|key| sizes[key.as_str()]).collect()
+            partition_classes(&keys)
         }
         Knowledge::Sequence { table, date_column, demographics } => {
             let rows = by_person(dir, table, &[date_column]);
@@ -304,11 +305,7 @@ fn attack(dir: &Path, persons: &Persons, knowledge: &Knowledge) -> Vec<usize> {
                     format!("{}\u{1e}{}", persons.prefix(person, *demographics), gaps.join(","))
                 })
                 .collect();
-            let mut sizes: HashMap<&str, usize> = HashMap::new();
-            for key in &keys {
-                *sizes.entry(key).or_default() += 1;
-            }
-            keys.iter().map(|key| sizes[key.as_str()]).collect()
+            partition_classes(&keys)
         }
     }
 }
