@@ -469,21 +469,11 @@ fn parse_date(text: &str) -> Option<NaiveDate> {
 fn summarize(model: &AttackerModel, classes: &[usize], population: Option<u64>) -> ModelRisk {
     let n = classes.len();
     let smallest = classes.iter().copied().min();
-    let bands: [(usize, usize, &str); 7] = [
-        (1, 1, "1"),
-        (2, 4, "2-4"),
-        (5, 9, "5-9"),
-        (10, 19, "10-19"),
-        (20, 49, "20-49"),
-        (50, 99, "50-99"),
-        (100, usize::MAX, "100+"),
-    ];
-    let histogram = bands
-        .iter()
-        .map(|(low, high, label)| {
-            ((*label).to_owned(), classes.iter().filter(|size| (*low..=*high).contains(*size)).count())
-        })
-        .collect();
+    // Uniques apart from the other small classes: they are the persons an attacker finds with certainty.
+    let histogram = crate::report::banded(
+        classes,
+        &[(1, 1), (2, 4), (5, 9), (10, 19), (20, 49), (50, 99), (100, usize::MAX)],
+    );
     let average = if n == 0 {
         0.0
     } else {

@@ -211,9 +211,13 @@ pub struct Report {
 
 /// Buckets of class sizes: k..k+4 one by one, then wider bins.
 pub(crate) fn class_size_histogram(sizes: &[usize]) -> Vec<(String, usize)> {
-    let bins: [(usize, usize); 8] =
-        [(1, 4), (5, 5), (6, 9), (10, 19), (20, 49), (50, 99), (100, 499), (500, usize::MAX)];
-    bins.iter()
+    banded(sizes, &[(1, 4), (5, 5), (6, 9), (10, 19), (20, 49), (50, 99), (100, 499), (500, usize::MAX)])
+}
+
+/// How many of `sizes` fall in each band `(low, high)` (inclusive), labelled `5`, `6-9` or `500+`.
+pub(crate) fn banded(sizes: &[usize], bands: &[(usize, usize)]) -> Vec<(String, usize)> {
+    bands
+        .iter()
         .map(|(low, high)| {
             let label = match (*low, *high) {
                 (low, high) if low == high => low.to_string(),
