@@ -88,8 +88,20 @@ impl Backend {
         };
         let db = rusqlite::Connection::open(path).map_err(open_error)?;
         db.busy_timeout(LOCK_TIMEOUT).map_err(open_error)?;
-        let mode: String =
-            db.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)).map_err(open_error)?;
+        // Switching a new database to WAL can meet another process doing the same; SQLite does not call
+        // the busy handler there (the lock upgrade could deadlock), so wait here, as long as for a writer.
+        let started = std::time::Instant::now();
+        let mode: String = loop {
+            match db.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)) {
+                Err(rusqlite::Error::SqliteFailure(failure, _))
+                    if failure.code == rusqlite::ErrorCode::DatabaseBusy
+                        && started.elapsed() < LOCK_TIMEOUT =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                result => break result.map_err(open_error)?,
+            }
+        };
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::NoWal { path: path.display().to_string(), mode });
         }

@@ -34,6 +34,8 @@ pub enum StoreError {
     SchemaTooNew { found: i64, known: i64 },
     #[error("{operation}: {source}")]
     Db { operation: &'static str, source: DbError },
+    #[error("every database connection stayed busy for {waited_secs} s: try again")]
+    Busy { waited_secs: u64 },
     #[error("{operation}: column {column} {problem}")]
     Column { operation: &'static str, column: &'static str, problem: &'static str },
     #[error(

@@ -69,9 +69,8 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use db::{Access, Backend, Tx};
+use db::{Access, Tx};
 
 mod audit;
 mod config;
@@ -84,6 +83,7 @@ mod linkage_material;
 mod links;
 mod migrate;
 mod optout;
+mod pool;
 mod releases;
 mod security;
 #[cfg(any(test, feature = "test-support"))]
@@ -115,7 +115,7 @@ const SQLITE_FILE: &str = "kiban.db";
 /// The project's data directory (the `vault/` folder, and `kiban.db` on SQLite) and its database.
 pub struct Store {
     data_dir: PathBuf,
-    db: Mutex<Backend>,
+    db: pool::Pool,
     keys: Option<StoreKeys>,
 }
 
@@ -177,12 +177,13 @@ impl Store {
         let vault = data_dir.join(vault::VAULT_DIR);
         fs::create_dir_all(&vault)
             .map_err(|source| StoreError::CreateDir { path: vault.display().to_string(), source })?;
-        let mut db = match database {
-            DatabaseConfig::Sqlite => Backend::open_sqlite(&data_dir.join(SQLITE_FILE))?,
-            DatabaseConfig::Postgres(url) => Backend::open_postgres(url)?,
+        let opener = match database {
+            DatabaseConfig::Sqlite => pool::Opener::Sqlite(data_dir.join(SQLITE_FILE)),
+            DatabaseConfig::Postgres(url) => pool::Opener::Postgres(url.clone()),
         };
+        let mut db = opener.open()?;
         migrate::apply(&mut db)?;
-        Ok(Store { data_dir: data_dir.to_owned(), db: Mutex::new(db), keys: None })
+        Ok(Store { data_dir: data_dir.to_owned(), db: pool::Pool::new(opener, db), keys: None })
     }
 
     /// Gives the store the operator's keys: the vault and signed audit checkpoints need them.
@@ -211,10 +212,10 @@ impl Store {
         self.read(migrate::applied_versions)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Backend> {
-        // A panic while holding the lock cannot leave a transaction half-applied (both drivers roll back
-        // an uncommitted transaction on drop), so a poisoned connection is still consistent.
-        self.db.lock().unwrap_or_else(PoisonError::into_inner)
+    /// A connection from the pool (a panic mid-transaction cannot leave it half-applied: both drivers roll
+    /// back an uncommitted transaction on drop).
+    fn lock(&self) -> Result<pool::Conn<'_>, StoreError> {
+        self.db.get()
     }
 
     /// Runs `work` in one writing transaction, holding the store's write lock (SQLite's `BEGIN IMMEDIATE`,
@@ -224,7 +225,7 @@ impl Store {
         operation: &'static str,
         work: impl FnOnce(&Tx<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut db = self.lock();
+        let mut db = self.lock()?;
         let tx = db.begin(Access::Write).map_err(error::db_error(operation))?;
         // The signed head anchor brackets the commit (see `audit.rs`), so a crash anywhere leaves a log
         // that ends at a signed head.
@@ -243,7 +244,7 @@ impl Store {
     /// Runs read-only `work` in one read transaction, so a listing that takes several queries (rows and
     /// their items) sees one consistent snapshot.
     fn read<T>(&self, work: impl FnOnce(&Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        let mut db = self.lock();
+        let mut db = self.lock()?;
         let tx = db.begin(Access::Read).map_err(error::db_error("reading"))?;
         let value = work(&tx)?;
         tx.commit().map_err(error::db_error("reading"))?;

@@ -244,6 +244,7 @@ on_both_backends!(
     append_only_tables_refuse_update_and_delete,
     tampering_with_the_audit_table_is_detected,
     concurrent_appenders_do_not_fork_the_chain,
+    one_store_serves_many_threads_at_once,
     optout_requests_are_recorded_with_audit_and_kept_three_years,
     linkage_export_and_provision_ids_round_trip,
     the_sql_layer_round_trips_every_value_type,
@@ -623,6 +624,38 @@ fn concurrent_appenders_do_not_fork_the_chain(db: &TestDb) {
         let expected: Vec<String> = (0..20).map(|n| n.to_string()).collect();
         assert_eq!(mine, expected, "each worker's entries, in its order");
     }
+}
+
+fn one_store_serves_many_threads_at_once(db: &TestDb) {
+    // A server shares one store among its requests: writers and readers on pooled connections, with the
+    // signed head anchor kept after every commit.
+    let store = store(db);
+    let writers = 2 * crate::pool::MAX_CONNECTIONS;
+    let start = std::sync::Barrier::new(writers + 2);
+    std::thread::scope(|scope| {
+        for worker in 0..writers {
+            let (start, store) = (&start, &store);
+            scope.spawn(move || {
+                start.wait();
+                for n in 0..10 {
+                    store.append_audit(event("test.append", &format!("worker:{worker}:{n}"))).unwrap();
+                }
+            });
+        }
+        for _ in 0..2 {
+            let (start, store) = (&start, &store);
+            scope.spawn(move || {
+                start.wait();
+                for _ in 0..20 {
+                    let entries = store.audit_entries().unwrap();
+                    assert!(entries.iter().map(|entry| entry.seq).eq(1..=entries.len() as u64), "no gap");
+                    assert_eq!(store.providers().unwrap().len(), 1);
+                }
+            });
+        }
+    });
+    let verified = store.verify_audit().unwrap();
+    assert_eq!(verified.chain.n_entries, writers as u64 * 10);
 }
 
 fn migration_2_upgrades_a_version_1_store_and_keeps_its_receipts(db: &TestDb) {
