@@ -101,7 +101,7 @@ pub use keystore::{KeyEntry, KeyStore, Rotation};
 pub use linkage_material::{LinkageExport, LinkageExportRow, ProvisionId};
 pub use links::PersonLink;
 pub use optout::{OptoutInfo, OptoutRequest, OptoutSubject, RequesterKind};
-pub use releases::{LedgerEntry, ReleaseInfo, ReleaseRecord};
+pub use releases::{LedgerEntry, ReleaseInfo, ReleaseRecord, ReleaseState, ReleaseStatus};
 pub use security::{
     Activity, DeletionRecord, Enrollment, NewUser, SecondFactorUse, SessionRecord, UserRecord,
 };

@@ -37,6 +37,13 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_append_only.sql"),
         postgres: include_str!("../migrations/postgres/0003_append_only.sql"),
     },
+    Migration {
+        version: 4,
+        name: "release_lifecycle",
+        portable: include_str!("../migrations/0004_release_lifecycle.sql"),
+        sqlite: include_str!("../migrations/sqlite/0004_append_only.sql"),
+        postgres: include_str!("../migrations/postgres/0004_append_only.sql"),
+    },
 ];
 
 const CREATE_SCHEMA_MIGRATIONS: &str =

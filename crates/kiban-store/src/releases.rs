@@ -58,10 +58,71 @@ const PROVISION: &str = "provision";
 fn next_release_number_in(db: &Tx<'_>) -> Result<u64, StoreError> {
     db.query_one(
         "reading releases",
-        "SELECT COALESCE(MAX(release_number), 0) + 1 AS next FROM releases",
+        "SELECT COALESCE(MAX(n), 0) + 1 AS next FROM (SELECT MAX(release_number) AS n FROM releases \
+         UNION ALL SELECT MAX(release_number) AS n FROM release_reservations) AS numbers",
         params![],
     )?
     .u64("releases", "next")
+}
+
+/// Where a release is in its lifecycle. The review workflow adds states between staged and published.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ReleaseState {
+    /// Its ID is reserved and its files are being written to the staging folder.
+    Staged,
+    /// Its ledger line is recorded and its folder published (kept sealed).
+    Published,
+    /// A handover copy was made.
+    Exported,
+    /// Processing or writing failed: nothing was published, no ledger line written.
+    Failed,
+}
+
+impl ReleaseState {
+    pub fn name(self) -> &'static str {
+        match self {
+            ReleaseState::Staged => "staged",
+            ReleaseState::Published => "published",
+            ReleaseState::Exported => "exported",
+            ReleaseState::Failed => "failed",
+        }
+    }
+
+    fn parse(text: &str) -> Option<ReleaseState> {
+        [ReleaseState::Staged, ReleaseState::Published, ReleaseState::Exported, ReleaseState::Failed]
+            .into_iter()
+            .find(|state| state.name() == text)
+    }
+}
+
+/// A reserved release ID with the state the release is in now.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ReleaseStatus {
+    pub release_number: u64,
+    pub release_id: String,
+    pub reserved_by: String,
+    pub reserved_at: DateTime<Utc>,
+    pub state: ReleaseState,
+    pub state_at: DateTime<Utc>,
+}
+
+fn insert_state(
+    tx: &Tx<'_>,
+    release_id: &str,
+    state: ReleaseState,
+    actor: &str,
+    at: DateTime<Utc>,
+    operation: &'static str,
+) -> Result<(), StoreError> {
+    let id = tx
+        .query_one(operation, "SELECT COALESCE(MAX(id), 0) + 1 AS next FROM release_states", params![])?
+        .i64("next")?;
+    tx.execute(
+        operation,
+        "INSERT INTO release_states (id, release_id, state, at, actor) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id, release_id, state.name(), time_text(at), actor],
+    )?;
+    Ok(())
 }
 
 fn ledger_items(db: &Tx<'_>, ledger_id: i64) -> Result<Vec<String>, StoreError> {
@@ -74,6 +135,74 @@ fn ledger_items(db: &Tx<'_>, ledger_id: i64) -> Result<Vec<String>, StoreError> 
 }
 
 impl Store {
+    /// Reserves the next release number and its ID (`R0001`, ...) for `actor`, in one writing transaction,
+    /// and records the release as [`ReleaseState::Staged`]. Two concurrent callers never get the same ID.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub fn reserve_release(&self, actor: &str, at: DateTime<Utc>) -> Result<(u64, String), StoreError> {
+        const OPERATION: &str = "reserving a release ID";
+        self.write(OPERATION, |tx| {
+            let number = next_release_number_in(tx)?;
+            let release_id = format!("R{number:04}");
+            tx.execute(
+                OPERATION,
+                "INSERT INTO release_reservations (release_number, release_id, reserved_by, reserved_at) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![to_i64(number, "release number")?, release_id, actor, time_text(at)],
+            )?;
+            insert_state(tx, &release_id, ReleaseState::Staged, actor, at, OPERATION)?;
+            Ok((number, release_id))
+        })
+    }
+
+    /// Records that a reserved release entered `state` (exported, failed).
+    ///
+    /// # Errors
+    /// [`StoreError::Db`] (also when the release ID was never reserved).
+    pub fn set_release_state(
+        &self,
+        release_id: &str,
+        state: ReleaseState,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.write("recording a release state", |tx| {
+            insert_state(tx, release_id, state, actor, at, "recording a release state")
+        })
+    }
+
+    /// Every reserved release with its current state, by number.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`] or [`StoreError::Corrupt`].
+    pub fn release_statuses(&self) -> Result<Vec<ReleaseStatus>, StoreError> {
+        const TABLE: &str = "release_states";
+        self.read(|db| {
+            db.query(
+                "reading release states",
+                "SELECT r.release_number, r.release_id, r.reserved_by, r.reserved_at, s.state, s.at \
+                 FROM release_reservations r JOIN release_states s ON s.release_id = r.release_id \
+                 WHERE s.id = (SELECT MAX(id) FROM release_states t WHERE t.release_id = r.release_id) \
+                 ORDER BY r.release_number",
+                params![],
+            )?
+            .iter()
+            .map(|row| {
+                Ok(ReleaseStatus {
+                    release_number: row.u64("release_reservations", "release_number")?,
+                    release_id: row.text("release_id")?,
+                    reserved_by: row.text("reserved_by")?,
+                    reserved_at: row.time("release_reservations", "reserved_at")?,
+                    state: ReleaseState::parse(&row.text("state")?)
+                        .ok_or(StoreError::Corrupt { table: TABLE, column: "state" })?,
+                    state_at: row.time(TABLE, "at")?,
+                })
+            })
+            .collect()
+        })
+    }
+
     /// The number the next recorded release will get (1 for the first). Advisory: [`Store::record_release`]
     /// assigns the number, and two concurrent releases may see the same value here.
     ///
@@ -103,7 +232,18 @@ impl Store {
             if exists.is_some() {
                 return Err(StoreError::DuplicateRelease { release_id: release.release_id.clone() });
             }
-            let release_number = next_release_number_in(tx)?;
+            let reserved = tx
+                .query_opt(
+                    OPERATION,
+                    "SELECT release_number FROM release_reservations WHERE release_id = ?1",
+                    params![release.release_id],
+                )?
+                .map(|row| row.u64("release_reservations", "release_number"))
+                .transpose()?;
+            let release_number = match reserved {
+                Some(number) => number,
+                None => next_release_number_in(tx)?,
+            };
             let n_persons = to_i64(release.n_persons, "number of persons")?;
             tx.execute(
                 OPERATION,
@@ -161,6 +301,16 @@ impl Store {
                 &entry.items,
                 OPERATION,
             )?;
+            if reserved.is_some() {
+                insert_state(
+                    tx,
+                    &release.release_id,
+                    ReleaseState::Published,
+                    &audit.actor,
+                    release.created_at,
+                    OPERATION,
+                )?;
+            }
             audit::append_in(tx, audit)?;
             Ok(entry)
         })

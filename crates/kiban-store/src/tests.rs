@@ -245,6 +245,7 @@ on_both_backends!(
     tampering_with_the_audit_table_is_detected,
     concurrent_appenders_do_not_fork_the_chain,
     one_store_serves_many_threads_at_once,
+    release_ids_are_reserved_once_and_follow_their_lifecycle,
     optout_requests_are_recorded_with_audit_and_kept_three_years,
     linkage_export_and_provision_ids_round_trip,
     the_sql_layer_round_trips_every_value_type,
@@ -304,17 +305,17 @@ fn release(release_id: &str) -> ReleaseRecord {
 
 fn migrations_apply_from_empty_and_reopen_changes_nothing(db: &TestDb) {
     let store = db.open();
-    assert_eq!(store.schema_versions().unwrap(), [1, 2, 3]);
+    assert_eq!(store.schema_versions().unwrap(), [1, 2, 3, 4]);
     assert_eq!(db.path().join("kiban.db").is_file(), db.kind == Kind::Sqlite, "kiban.db only on SQLite");
     assert!(db.path().join("vault").is_dir());
     store.register_provider(&registration("1310000001", None)).unwrap();
     let applied = "SELECT version || ' ' || applied_at FROM schema_migrations ORDER BY version";
     let before = db.raw().texts(applied);
-    assert_eq!(before.len(), 3);
+    assert_eq!(before.len(), 4);
     drop(store);
 
     let store = db.open();
-    assert_eq!(store.schema_versions().unwrap(), [1, 2, 3]);
+    assert_eq!(store.schema_versions().unwrap(), [1, 2, 3, 4]);
     assert_eq!(store.providers().unwrap(), [registration("1310000001", None)], "data survives re-open");
     assert_eq!(db.raw().texts(applied), before, "re-opening applies nothing again");
     if db.kind == Kind::Sqlite {
@@ -327,7 +328,7 @@ fn newer_schema_is_refused(db: &TestDb) {
     db.raw().execute("INSERT INTO schema_migrations (version, applied_at) VALUES (99, 'later')").unwrap();
     assert!(matches!(
         Store::open_with(db.path(), &db.config),
-        Err(StoreError::SchemaTooNew { found: 99, known: 3 })
+        Err(StoreError::SchemaTooNew { found: 99, known: 4 })
     ));
 }
 
@@ -658,6 +659,37 @@ fn one_store_serves_many_threads_at_once(db: &TestDb) {
     assert_eq!(verified.chain.n_entries, writers as u64 * 10);
 }
 
+fn release_ids_are_reserved_once_and_follow_their_lifecycle(db: &TestDb) {
+    let store = store(db);
+    // Concurrent reservations (two releases started at once) never share an ID.
+    let mut ids: Vec<String> = std::thread::scope(|scope| {
+        let reserving: Vec<_> =
+            (0..6).map(|_| scope.spawn(|| store.reserve_release("processor", at(10)).unwrap().1)).collect();
+        reserving.into_iter().map(|handle| handle.join().unwrap()).collect()
+    });
+    ids.sort();
+    assert_eq!(ids, ["R0001", "R0002", "R0003", "R0004", "R0005", "R0006"]);
+    let statuses = store.release_statuses().unwrap();
+    assert!(statuses.iter().all(|status| status.state == ReleaseState::Staged));
+
+    // Recording a reserved release keeps its number and publishes it; the next reservation comes after.
+    store.record_release(&release("R0002"), event("release.write", "release:R0002")).unwrap();
+    store.set_release_state("R0002", ReleaseState::Exported, "processor", at(20)).unwrap();
+    store.set_release_state("R0003", ReleaseState::Failed, "processor", at(20)).unwrap();
+    let releases = store.releases().unwrap();
+    assert_eq!((releases[0].release_number, releases[0].record.release_id.as_str()), (2, "R0002"));
+    let state_of = |id: &str| {
+        store.release_statuses().unwrap().into_iter().find(|status| status.release_id == id).unwrap().state
+    };
+    assert_eq!(state_of("R0002"), ReleaseState::Exported);
+    assert_eq!(state_of("R0003"), ReleaseState::Failed);
+    assert_eq!(state_of("R0001"), ReleaseState::Staged);
+    assert_eq!(store.reserve_release("processor", at(30)).unwrap().1, "R0007");
+    // States are append-only.
+    let refused = db.raw().execute("DELETE FROM release_states").unwrap_err();
+    assert!(refused.contains("append-only"), "{refused}");
+}
+
 fn migration_2_upgrades_a_version_1_store_and_keeps_its_receipts(db: &TestDb) {
     // A store as the previous release left it: schema version 1 with one receipt.
     let mut raw = db.raw();
@@ -680,7 +712,7 @@ fn migration_2_upgrades_a_version_1_store_and_keeps_its_receipts(db: &TestDb) {
     drop(raw);
 
     let store = db.open();
-    assert_eq!(store.schema_versions().unwrap(), [1, 2, 3]);
+    assert_eq!(store.schema_versions().unwrap(), [1, 2, 3, 4]);
     let receipts = store.receipts().unwrap();
     assert_eq!(receipts.len(), 1);
     assert_eq!((receipts[0].n_persons, receipts[0].n_persons_excluded), (7, 0));
