@@ -24,13 +24,16 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
+use kiban_audit::AuditEvent;
 use kiban_audit::Outcome;
-use kiban_cli::{Ctx, ProviderArgs, ReleaseArgs};
+use kiban_cli::ReleaseArgs;
 use kiban_columnar::CompactRecords;
 use kiban_crypto::{DateShiftKey, PseudonymKey};
 use kiban_engine::{LinkedRecords, ProcessInputs, ReleaseKeys};
 use kiban_model::NaiveDate;
+use kiban_service::{App, Request, Response, SecondFactor, Session};
 use kiban_store::{BatchCompletion, NewBatch, PersonLink};
+use kiban_store::{DatabaseConfig, ProviderRegistration, Store, StoreKeys};
 use kiban_synth::SynthConfig;
 
 fn main() -> Result<()> {
@@ -77,9 +80,73 @@ fn release_args() -> ReleaseArgs {
     }
 }
 
+/// The bench's direct handle on the store (build writes the vault directly, as intake would, but faster).
+struct Bench {
+    store: Store,
+}
+
+impl Bench {
+    fn open(data_dir: &std::path::Path) -> Result<Bench> {
+        // The App creates the data directory and its key file on first open.
+        drop(App::open(data_dir, &DatabaseConfig::Sqlite, false)?);
+        let mut store = Store::open(data_dir)?;
+        let master = kiban_service::read_key_file(&data_dir.join("keys").join("master.key"))?;
+        store.set_keys(StoreKeys::open(&master, &data_dir.join("keystore"))?);
+        Ok(Bench { store })
+    }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now()
+    }
+
+    fn event(&self, action: &str, object: &str, outcome: Outcome, detail: String) -> AuditEvent {
+        AuditEvent {
+            at: self.now(),
+            actor: "bench".to_owned(),
+            action: action.to_owned(),
+            object: object.to_owned(),
+            outcome,
+            detail,
+        }
+    }
+}
+
+const BENCH_PASSWORD: &str = "Bench-Only-Password-2026!";
+
+/// A processor's session on the bench's synthetic data directory: the accounts are made on first use and
+/// the bench user's TOTP secret is kept in the (synthetic, throwaway) directory so later runs can log in.
+fn bench_session(app: &App, data_dir: &std::path::Path) -> Result<Session> {
+    let secret_file = data_dir.join("bench-totp.txt");
+    if !app.has_users()? {
+        let admin = app.init_admin("bench-admin", "bench", BENCH_PASSWORD)?;
+        let code = kiban_auth::totp_code(&admin.totp, app.now())?;
+        let login = app.login("bench-admin", BENCH_PASSWORD, SecondFactor::Totp(code.expose_secret()))?;
+        let admin = app.authenticate(login.token.expose_secret())?;
+        std::fs::write(
+            data_dir.join("security.toml"),
+            "[anomaly]\nallowed_hours = \"00:00-00:00\"\nmax_rows_per_day = 1000000000\n",
+        )?;
+        let request = Request::UserAdd {
+            name: "bench".to_owned(),
+            display_name: String::new(),
+            roles: vec!["processor".to_owned()],
+        };
+        let Response::EnrollmentToken(token) = app.execute(&admin, request)? else {
+            anyhow::bail!("user add answers with a token")
+        };
+        let enrolled = app.enroll("bench", token.token.expose_secret(), BENCH_PASSWORD)?;
+        std::fs::write(&secret_file, enrolled.totp.to_base32().expose_secret())?;
+    }
+    let secret = kiban_auth::TotpSecret::from_base32(std::fs::read_to_string(&secret_file)?.trim())
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    let code = kiban_auth::totp_code(&secret, app.now())?;
+    let login = app.login("bench", BENCH_PASSWORD, SecondFactor::Totp(code.expose_secret()))?;
+    Ok(app.authenticate(login.token.expose_secret())?)
+}
+
 fn build(data_dir: &std::path::Path, persons: usize, batch_records: usize) -> Result<()> {
     anyhow::ensure!(!data_dir.exists(), "{} exists: build into a new folder", data_dir.display());
-    let ctx = Ctx::open(data_dir, "bench", false)?;
+    let ctx = Bench::open(data_dir)?;
     let start = Instant::now();
     let cohort = kiban_synth::generate(&SynthConfig {
         n_patients: persons,
@@ -91,16 +158,13 @@ fn build(data_dir: &std::path::Path, persons: usize, batch_records: usize) -> Re
 
     let start = Instant::now();
     for provider in &cohort.providers {
-        kiban_cli::register_provider(
-            &ctx,
-            &ProviderArgs {
-                code: provider.code.as_str().to_owned(),
-                name: provider.name.clone(),
-                address: provider.address.clone(),
-                notified_on: NaiveDate::from_ymd_opt(2025, 4, 1).expect("a valid date"),
-                published_on: NaiveDate::from_ymd_opt(2025, 4, 15),
-            },
-        )?;
+        ctx.store.register_provider(&ProviderRegistration {
+            code: provider.code.clone(),
+            name: provider.name.clone(),
+            address: provider.address.clone(),
+            notified_on: NaiveDate::from_ymd_opt(2025, 4, 1).expect("a valid date"),
+            published_on: NaiveDate::from_ymd_opt(2025, 4, 15),
+        })?;
     }
     let (mut n_batches, mut n_records, mut n_events) = (0, 0, 0);
     for (provider, records) in cohort.providers.iter().zip(&cohort.records) {
@@ -195,7 +259,8 @@ impl Models {
 }
 
 fn release(data_dir: &std::path::Path, keep: bool, models: Models) -> Result<()> {
-    let ctx = Ctx::open(data_dir, "bench", false)?;
+    let app = App::open(data_dir, &DatabaseConfig::Sqlite, false)?;
+    let session = bench_session(&app, data_dir)?;
     let policy_path = models.policy_file()?;
     let args = match policy_path.clone() {
         Some(path) => ReleaseArgs {
@@ -207,7 +272,10 @@ fn release(data_dir: &std::path::Path, keep: bool, models: Models) -> Result<()>
         None => release_args(),
     };
     let start = Instant::now();
-    let outcome = kiban_cli::release(&ctx, &args)?;
+    let Response::Released(outcome) = app.execute(&session, Request::Release(Box::new(args.request()?)))?
+    else {
+        anyhow::bail!("a release answers with its outcome")
+    };
     let seconds = start.elapsed().as_secs_f64();
     let bytes: u64 = walk_bytes(&outcome.dir)?;
     println!(
@@ -245,7 +313,7 @@ fn release(data_dir: &std::path::Path, keep: bool, models: Models) -> Result<()>
 }
 
 fn phases(data_dir: &std::path::Path, out: &std::path::Path) -> Result<()> {
-    let ctx = Ctx::open(data_dir, "bench", false)?;
+    let ctx = Bench::open(data_dir)?;
     let start = Instant::now();
     let mut records = CompactRecords::new();
     for batch in ctx.store.batches()? {
@@ -262,7 +330,7 @@ fn phases(data_dir: &std::path::Path, out: &std::path::Path) -> Result<()> {
 
     let start = Instant::now();
     let person_links = ctx.store.person_links()?;
-    let persons: Vec<LinkedRecords> = kiban_cli::group_by_person(&records, &person_links)?
+    let persons: Vec<LinkedRecords> = kiban_service::group_by_person(&records, &person_links)?
         .into_iter()
         .map(|(person_id, records)| LinkedRecords { person_id: person_id.to_owned(), records })
         .collect();
@@ -275,7 +343,7 @@ fn phases(data_dir: &std::path::Path, out: &std::path::Path) -> Result<()> {
     );
 
     let start = Instant::now();
-    let policy = release_args().policy()?;
+    let policy = release_args().request()?.policy;
     let master = &ctx.store.keys()?.root;
     let keys = ReleaseKeys {
         pseudonym: PseudonymKey::derive_from(master, b"BENCH"),

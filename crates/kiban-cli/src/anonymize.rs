@@ -10,8 +10,6 @@
 
 mod spec;
 
-pub(crate) use spec::read_arx_rows;
-
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::Write as _;
@@ -403,7 +401,7 @@ fn read_input(settings: &Settings, progress: bool) -> Result<InputTable> {
         });
     }
 
-    let bar = crate::progress::spinner(progress, "reading");
+    let bar = kiban_service::progress::spinner(progress, "reading");
     let mut record = csv::ByteRecord::new();
     let mut n_rows = 0usize;
     loop {

@@ -9,43 +9,21 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use kiban_service::{App, Request, Session};
 use kiban_store::{DatabaseConfig, DatabaseUrl};
 
 mod anonymize;
-mod audit;
+mod args;
 mod commands;
-mod ctx;
-mod demo;
-mod ingest;
-mod keys;
-mod link;
-mod linkage_material;
-mod optout;
-mod progress;
-mod release;
-mod security;
-mod synth;
+mod print;
+mod session;
 
 pub use anonymize::{AnonymizeArgs, AnonymizeOutcome, OutputFormat as AnonymizeFormat, Role, anonymize};
-pub use ctx::Ctx;
-pub use demo::{DemoArgs, DemoOutcome, demo};
-pub use ingest::{IngestArgs, IngestFormat, IngestOutcome, ProviderArgs, ingest, register_provider};
-pub use link::{LinkArgs, LinkOutcome, link};
-pub use linkage_material::{
-    LinkageExportArgs, LinkageExportOutcome, LinkageImportArgs, export_linkage_material,
-    import_linkage_material,
+pub use args::{
+    DemoArgs, FormatArg, IngestArgs, LinkArgs, LinkageExportArgs, LinkageImportArgs, OptoutArgs,
+    ProviderArgs, ReleaseArgs, RequesterArg, SynthArgs, SynthFormat,
 };
-pub use optout::{OptoutArgs, OptoutOutcome, Requester, add_optout};
-pub use release::{
-    ExportOutcome, ReleaseArgs, ReleaseOutcome, export as export_release, group_by_person, release,
-};
-pub use security::{
-    DeletionOutcome, EnrollmentOutcome, EnrollmentToken, LoginOutcome, Principal, SecondFactor, add_user,
-    after_command, anomaly_policy, authenticate, authenticate_with, authorize, break_glass_unlock,
-    change_password, delete_batch, delete_release, enroll, init_admin, lock_user, login, logout, reset_user,
-    rotate_keys, save_session, session_file, set_roles, unlock_user,
-};
-pub use synth::{SynthArgs, synth};
+pub use session::{current_token, save_session, session_file};
 
 /// kiban (基盤): intake, linkage, anonymization and release of medical records under Japan's Next Generation
 /// Medical Infrastructure Act.
@@ -96,6 +74,13 @@ pub enum Command {
     Ledger,
     /// Show the records of receipt (Rule 37).
     Receipts,
+    /// List intake batches.
+    Batches,
+    /// List quarantined inputs with their reasons (of one batch, or all).
+    Quarantine {
+        #[arg(long)]
+        batch: Option<u64>,
+    },
     /// Show or verify the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -129,6 +114,8 @@ pub struct ReleaseCli {
 
 #[derive(Subcommand, Debug)]
 pub enum ReleaseCommand {
+    /// List releases with their lifecycle state (staged, published, exported, failed).
+    List,
     /// Write the handover copy of a release (its files opened and checked against the manifest, with the
     /// manifest and report) into a new folder; audited, and counted as an export.
     Export {
@@ -255,6 +242,8 @@ pub enum OptoutCommand {
     Add(Box<OptoutArgs>),
     /// List requests: reference and dates, never who.
     List,
+    /// Print a request's kept notice (HTML) again.
+    Notice { request_id: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -298,7 +287,8 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Runs one parsed command.
+/// Runs one parsed command: commands outside a session directly, every other one as a typed request
+/// through [`App::execute`], which authorizes, runs, audits and checks for anomalies.
 ///
 /// # Errors
 /// Whatever the command reports, with context.
@@ -306,7 +296,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let progress = !cli.no_progress;
     match cli.command {
         Command::Synth(args) => {
-            let summary = synth(&args, progress)?;
+            let summary = kiban_service::synth(&args.request(), progress)?;
             println!(
                 "wrote {} persons as {} patient records in {} files to {}",
                 summary.n_persons,
@@ -325,183 +315,129 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         command => {
             let database = DatabaseConfig::from_url(cli.database_url);
-            let mut ctx = Ctx::open_with(&cli.data_dir, &database, "anonymous", progress)?;
-            ctx.session_file = cli.session_file;
-            match command {
-                Command::Demo(args) => {
-                    if ctx.store.has_users()? {
-                        anyhow::bail!(
-                            "the demo runs only in a data directory without accounts; give it a fresh --data-dir"
-                        );
-                    }
-                    ctx.actor = "kiban-demo".to_owned();
-                    let outcome = demo(&ctx, &args)?;
-                    demo::print_outcome(&ctx, &outcome);
-                    Ok(())
-                }
-                Command::Init(args) => commands::init(&ctx, &args),
-                Command::Login(args) => commands::login(&ctx, &args),
-                Command::Logout => {
-                    let user = security::logout(&ctx)?;
-                    println!("logged out {user}");
-                    Ok(())
-                }
-                Command::User(UserCommand::Enroll { user }) => commands::enroll(&ctx, &user),
-                Command::User(UserCommand::Recover { name, key_file, reason }) => {
-                    let key = match keys::read_key_file(&key_file) {
-                        Ok(key) => key,
-                        Err(error) => {
-                            let object = format!("user:{name}");
-                            ctx.audit_failure_by(
-                                "break-glass",
-                                "user.break-glass",
-                                &object,
-                                kiban_audit::Outcome::Denied,
-                                &error,
-                            );
-                            return Err(error);
-                        }
-                    };
-                    security::break_glass_unlock(&ctx, &name, &key, &reason)?;
-                    println!("unlocked {name} (break-glass; recorded in the audit log and alerts.log)");
-                    Ok(())
-                }
-                Command::User(UserCommand::Passwd) => {
-                    let principal = security::authenticate(&ctx)?;
-                    ctx.actor = principal.user.clone();
-                    commands::passwd(&ctx, &principal)
-                }
-                command => {
-                    let Some(action) = action_of(&command) else {
-                        anyhow::bail!("this command does not run inside a session")
-                    };
-                    let principal = security::authenticate(&ctx)?;
-                    ctx.actor = principal.user.clone();
-                    security::authorize(&ctx, &principal, action)?;
-                    let result = run_with_ctx(&ctx, &principal, command);
-                    let (outcome, rows) = match &result {
-                        Ok(rows) => (kiban_auth::EventOutcome::Success, *rows),
-                        Err(_) => (kiban_auth::EventOutcome::Failed, 0),
-                    };
-                    security::after_command(&ctx, &principal, action.name(), outcome, rows)?;
-                    result.map(|_| ())
-                }
-            }
+            let app = App::open(&cli.data_dir, &database, progress)?;
+            let session_file = session::session_file(cli.session_file.as_deref(), &cli.data_dir);
+            run_in(&app, &session_file, command)
         }
     }
 }
 
-/// The action a store command needs: one line per command, so a new command cannot be added without
-/// deciding who may run it. `None` for the commands that run without a session (see `run`).
-pub fn action_of(command: &Command) -> Option<kiban_auth::Action> {
-    use kiban_auth::Action;
-    let action = match command {
-        Command::Provider(ProviderCommand::Add(_)) => Action::ProviderAdd,
-        Command::Provider(ProviderCommand::List) => Action::ProviderList,
-        Command::Ingest(_) => Action::Ingest,
-        Command::Link(_) => Action::Link,
-        Command::Release(ReleaseCli { command: None, .. }) => Action::Release,
-        Command::Release(ReleaseCli { command: Some(ReleaseCommand::Export { .. }), .. }) => {
-            Action::ReleaseExport
+/// Runs a command that needs the store.
+fn run_in(app: &App, session_file: &std::path::Path, command: Command) -> Result<()> {
+    match command {
+        Command::Demo(args) => {
+            let outcome = app.demo(&args.request())?;
+            print::demo(&outcome, app.data_dir());
+            Ok(())
         }
-        Command::Optout(OptoutCommand::Add(_)) => Action::OptoutAdd,
-        Command::Optout(OptoutCommand::List) => Action::OptoutList,
-        Command::LinkageMaterial(LinkageMaterialCommand::Export(_)) => Action::LinkageMaterialExport,
-        Command::LinkageMaterial(LinkageMaterialCommand::Import(_)) => Action::LinkageMaterialImport,
-        Command::Ledger => Action::Ledger,
-        Command::Receipts => Action::Receipts,
-        Command::Audit(AuditCommand::Verify) => Action::AuditVerify,
-        Command::Audit(AuditCommand::Show { .. }) => Action::AuditShow,
-        Command::User(UserCommand::Add { .. }) => Action::UserAdd,
-        Command::User(UserCommand::List) => Action::UserList,
-        Command::User(UserCommand::Reset { .. }) => Action::UserReset,
-        Command::User(UserCommand::Lock { .. }) => Action::UserLock,
-        Command::User(UserCommand::Unlock { .. }) => Action::UserUnlock,
-        Command::User(UserCommand::Roles { .. }) => Action::UserRoles,
-        Command::Keys(KeysCommand::Status) => Action::KeysStatus,
-        Command::Keys(KeysCommand::Rotate { .. }) => Action::KeysRotate,
-        Command::Delete(DeleteCommand::Batch { .. }) => Action::DeleteBatch,
-        Command::Delete(DeleteCommand::Release { .. }) => Action::DeleteRelease,
-        Command::Anonymize(_) => Action::Anonymize,
+        Command::Init(args) => commands::init(app, &args),
+        Command::Login(args) => commands::login(app, session_file, &args),
+        Command::Logout => {
+            let token = session::current_token(session_file)?;
+            let user = app.logout(token.expose_secret())?;
+            let _ = std::fs::remove_file(session_file);
+            println!("logged out {user}");
+            Ok(())
+        }
+        Command::User(UserCommand::Enroll { user }) => commands::enroll(app, &user),
+        Command::User(UserCommand::Recover { name, key_file, reason }) => {
+            let key = match kiban_service::read_key_file(&key_file) {
+                Ok(key) => key,
+                Err(error) => {
+                    app.audit_break_glass_refusal(&name, &error);
+                    return Err(error.into());
+                }
+            };
+            app.break_glass_unlock(&name, &key, &reason)?;
+            println!("unlocked {name} (break-glass; recorded in the audit log and alerts.log)");
+            Ok(())
+        }
+        Command::User(UserCommand::Passwd) => {
+            let session = authenticate(app, session_file)?;
+            commands::passwd(app, &session)
+        }
+        command => {
+            let Some(request) = request_of(command)? else {
+                anyhow::bail!("this command does not run inside a session")
+            };
+            let session = authenticate(app, session_file)?;
+            let response = app.execute(&session, request)?;
+            print::response(&response);
+            Ok(())
+        }
+    }
+}
+
+/// The session of the current token (`KIBAN_SESSION`, or the session file).
+fn authenticate(app: &App, session_file: &std::path::Path) -> Result<Session> {
+    let token = session::current_token(session_file)?;
+    Ok(app.authenticate(token.expose_secret())?)
+}
+
+/// The typed request a store command makes; `None` for the commands that run without a session.
+///
+/// # Errors
+/// Arguments that do not make a request (an unreadable policy, a bad time bound, a key file).
+pub fn request_of(command: Command) -> Result<Option<Request>> {
+    let request = match command {
+        Command::Provider(ProviderCommand::Add(args)) => Request::ProviderAdd(args.request()),
+        Command::Provider(ProviderCommand::List) => Request::ProviderList,
+        Command::Ingest(args) => Request::Ingest(args.request()),
+        Command::Batches => Request::BatchList,
+        Command::Quarantine { batch } => Request::Quarantine { batch },
+        Command::Link(args) => Request::Link(args.request()),
+        Command::Release(ReleaseCli { command: None, args }) => Request::Release(Box::new(args.request()?)),
+        Command::Release(ReleaseCli { command: Some(ReleaseCommand::Export { release_id, to }), .. }) => {
+            Request::ReleaseExport { release_id, to }
+        }
+        Command::Release(ReleaseCli { command: Some(ReleaseCommand::List), .. }) => Request::ReleaseList,
+        Command::Optout(OptoutCommand::Add(args)) => Request::OptoutAdd(Box::new(args.request())),
+        Command::Optout(OptoutCommand::List) => Request::OptoutList,
+        Command::Optout(OptoutCommand::Notice { request_id }) => Request::OptoutNotice { request_id },
+        Command::LinkageMaterial(LinkageMaterialCommand::Export(args)) => {
+            Request::LinkageMaterialExport(args.request())
+        }
+        Command::LinkageMaterial(LinkageMaterialCommand::Import(args)) => {
+            Request::LinkageMaterialImport(args.request())
+        }
+        Command::Ledger => Request::Ledger,
+        Command::Receipts => Request::Receipts,
+        Command::Audit(AuditCommand::Verify) => Request::AuditVerify,
+        Command::Audit(AuditCommand::Show { user, object, since, until }) => {
+            Request::AuditShow(kiban_service::AuditFilter::parse(
+                user.as_deref(),
+                object.as_deref(),
+                since.as_deref(),
+                until.as_deref(),
+            )?)
+        }
+        Command::User(UserCommand::Add { name, roles, display_name }) => {
+            Request::UserAdd { name, display_name, roles }
+        }
+        Command::User(UserCommand::List) => Request::UserList,
+        Command::User(UserCommand::Reset { name, identity_check }) => {
+            Request::UserReset { name, identity_check }
+        }
+        Command::User(UserCommand::Lock { name, reason }) => Request::UserLock { name, reason },
+        Command::User(UserCommand::Unlock { name, reason }) => Request::UserUnlock { name, reason },
+        Command::User(UserCommand::Roles { name, roles }) => Request::UserRoles { name, roles },
+        Command::Keys(KeysCommand::Status) => Request::KeysStatus,
+        Command::Keys(KeysCommand::Rotate { new_key_file }) => {
+            Request::KeysRotate { new_kek: kiban_service::read_key_file(&new_key_file)? }
+        }
+        Command::Delete(DeleteCommand::Batch { batch, reason }) => Request::DeleteBatch { batch, reason },
+        Command::Delete(DeleteCommand::Release { release_id, reason }) => {
+            Request::DeleteRelease { release_id, reason }
+        }
         Command::Demo(_)
         | Command::Synth(_)
+        | Command::Anonymize(_)
         | Command::Init(_)
         | Command::Login(_)
         | Command::Logout
         | Command::User(UserCommand::Enroll { .. } | UserCommand::Passwd | UserCommand::Recover { .. }) => {
-            return None;
+            return Ok(None);
         }
     };
-    Some(action)
-}
-
-/// Runs an authorized store command; returns the patient records it read from the vault or sent out (for
-/// the anomaly rules).
-fn run_with_ctx(ctx: &Ctx, principal: &security::Principal, command: Command) -> Result<u64> {
-    let none = |result: Result<()>| result.map(|()| 0);
-    match command {
-        Command::Synth(_)
-        | Command::Anonymize(_)
-        | Command::Demo(_)
-        | Command::Init(_)
-        | Command::Login(_) => {
-            anyhow::bail!("this command does not run inside a session")
-        }
-        Command::Logout
-        | Command::User(UserCommand::Enroll { .. } | UserCommand::Passwd | UserCommand::Recover { .. }) => {
-            anyhow::bail!("this command does not run inside a session")
-        }
-        Command::Provider(ProviderCommand::Add(args)) => {
-            register_provider(ctx, &args)?;
-            println!("registered provider {}", args.code);
-            Ok(0)
-        }
-        Command::Provider(ProviderCommand::List) => none(ingest::print_providers(ctx)),
-        Command::Ingest(args) => {
-            let outcome = ingest(ctx, &args)?;
-            ingest::print_outcome(&outcome);
-            Ok(0)
-        }
-        Command::Link(args) => {
-            let outcome = link(ctx, &args)?;
-            link::print_outcome(&outcome);
-            Ok(outcome.n_records as u64)
-        }
-        Command::Release(ReleaseCli { command: None, args }) => {
-            let outcome = release(ctx, &args)?;
-            release::print_outcome(&outcome);
-            Ok(outcome.n_persons_released as u64)
-        }
-        Command::Release(ReleaseCli { command: Some(ReleaseCommand::Export { release_id, to }), .. }) => {
-            let outcome = release::export(ctx, &release_id, &to)?;
-            release::print_export(&outcome);
-            Ok(outcome.n_persons)
-        }
-        Command::Optout(OptoutCommand::Add(args)) => {
-            let outcome = add_optout(ctx, &args)?;
-            optout::print_outcome(&outcome);
-            Ok(0)
-        }
-        Command::Optout(OptoutCommand::List) => none(optout::print_list(ctx)),
-        Command::LinkageMaterial(LinkageMaterialCommand::Export(args)) => {
-            let outcome = export_linkage_material(ctx, &args)?;
-            linkage_material::print_export(&outcome);
-            Ok(outcome.n_rows as u64)
-        }
-        Command::LinkageMaterial(LinkageMaterialCommand::Import(args)) => {
-            let n = import_linkage_material(ctx, &args)?;
-            println!("stored {n} provision IDs (提供用ID)");
-            Ok(0)
-        }
-        Command::Ledger => none(audit::print_ledger(ctx)),
-        Command::Receipts => none(audit::print_receipts(ctx)),
-        Command::Audit(AuditCommand::Verify) => none(audit::verify(ctx)),
-        Command::Audit(AuditCommand::Show { user, object, since, until }) => none(audit::show(
-            ctx,
-            &audit::Filter::parse(user.as_deref(), object.as_deref(), since.as_deref(), until.as_deref())?,
-        )),
-        Command::User(command) => none(commands::user(ctx, principal, command)),
-        Command::Keys(command) => none(commands::keys(ctx, principal, command)),
-        Command::Delete(command) => none(commands::delete(ctx, principal, command)),
-    }
+    Ok(Some(request))
 }

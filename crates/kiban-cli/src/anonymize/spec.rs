@@ -97,24 +97,8 @@ impl HierarchySpec {
 
 /// Reads an ARX hierarchy file: `;`-separated, no header, one row per original value.
 pub(crate) fn read_arx_hierarchy(path: &Path) -> Result<Hierarchy> {
-    let rows = read_arx_rows(path)?;
+    let rows = kiban_service::read_arx_rows(path)?;
     Hierarchy::from_rows(&rows).with_context(|| format!("hierarchy {}", path.display()))
-}
-
-/// The rows of an ARX hierarchy file, as written.
-pub(crate) fn read_arx_rows(path: &Path) -> Result<Vec<Vec<String>>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(b';')
-        .has_headers(false)
-        .flexible(true)
-        .from_path(path)
-        .with_context(|| format!("opening hierarchy {}", path.display()))?;
-    let mut rows = Vec::new();
-    for (line, record) in reader.records().enumerate() {
-        let record = record.with_context(|| format!("{} line {}", path.display(), line + 1))?;
-        rows.push(record.iter().map(str::to_owned).collect::<Vec<_>>());
-    }
-    Ok(rows)
 }
 
 /// Parses an l-diversity spec: `[ATTRIBUTE:]distinct:L`, `[ATTRIBUTE:]entropy:L` or

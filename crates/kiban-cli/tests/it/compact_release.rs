@@ -33,7 +33,7 @@ fn files(dir: &Path, sub: &str) -> BTreeMap<String, Vec<u8>> {
 fn a_release_from_the_compact_vault_equals_one_from_materialized_records() {
     let dir = tempfile::tempdir().unwrap();
     let (mut ctx, _) = small_demo(dir.path());
-    ctx.clock = Some(Utc.with_ymd_and_hms(2026, 4, 1, 9, 0, 0).unwrap());
+    ctx.app.set_clock(Some(Utc.with_ymd_and_hms(2026, 4, 1, 9, 0, 0).unwrap()));
 
     // A later batch sends some patients again with part of their events and fewer demographics: both
     // paths merge them into the first records.
@@ -85,7 +85,7 @@ fn a_release_from_the_compact_vault_equals_one_from_materialized_records() {
         reference_date: Some(date(2026, 4, 1)),
         ..ReleaseArgs::default()
     };
-    let released = kiban_cli::release(&ctx, &args).unwrap();
+    let released = crate::ops::release(&ctx, &args.request().unwrap()).unwrap();
 
     // The same release the old way: every batch read whole, merged per provider-local patient, grouped by
     // the stored links.
@@ -121,7 +121,7 @@ fn a_release_from_the_compact_vault_equals_one_from_materialized_records() {
         pseudonym: PseudonymKey::derive_from(master, released.release_id.as_bytes()),
         date_shift: DateShiftKey::derive_from(master, released.release_id.as_bytes()),
     };
-    let policy = args.policy().unwrap();
+    let policy = args.request().unwrap().policy;
     let no_ids = BTreeMap::new();
     let inputs = ProcessInputs { release_date: date(2026, 4, 1), provision_ids: &no_ids };
     let dataset = kiban_engine::process(&persons, &policy, &keys, &inputs).unwrap();

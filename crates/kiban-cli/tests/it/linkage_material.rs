@@ -2,9 +2,11 @@
 
 use std::path::Path;
 
-use kiban_cli::{
-    Ctx, IngestArgs, IngestFormat, LinkArgs, LinkageExportArgs, LinkageImportArgs, ProviderArgs,
+use kiban_service::{
+    IngestFormat, IngestRequest, LinkRequest, LinkageExportRequest, LinkageImportRequest, ProviderRequest,
 };
+
+use crate::Ctx;
 use kiban_crypto::{LinkageHmac, LinkageOneWay};
 use kiban_model::NaiveDate;
 
@@ -17,9 +19,9 @@ const PATIENTS_B: &str = "patient_id,name_kana,birth_date,sex\nQ9,ﾔﾏﾀﾞ �
 fn setup(dir: &Path) -> Ctx {
     let ctx = crate::open_ctx(&dir.join("data"), "test-operator");
     for (code, patients) in [("1310000001", PATIENTS_A), ("1310000002", PATIENTS_B)] {
-        kiban_cli::register_provider(
+        crate::ops::register_provider(
             &ctx,
-            &ProviderArgs {
+            &ProviderRequest {
                 code: code.to_owned(),
                 name: "テスト病院".to_owned(),
                 address: "東京都".to_owned(),
@@ -31,11 +33,15 @@ fn setup(dir: &Path) -> Ctx {
         let extract = dir.join(code);
         std::fs::create_dir_all(&extract).unwrap();
         std::fs::write(extract.join("patients.csv"), patients).unwrap();
-        let args =
-            IngestArgs { provider: code.to_owned(), format: IngestFormat::Csv, path: extract, mapping: None };
-        kiban_cli::ingest(&ctx, &args).unwrap();
+        let args = IngestRequest {
+            provider: code.to_owned(),
+            format: IngestFormat::Csv,
+            path: extract,
+            mapping: None,
+        };
+        crate::ops::ingest(&ctx, &args).unwrap();
     }
-    kiban_cli::link(&ctx, &LinkArgs::default()).unwrap();
+    crate::ops::link(&ctx, &LinkRequest::default()).unwrap();
     ctx
 }
 
@@ -50,9 +56,9 @@ fn export_holds_only_row_ids_and_hashes_and_import_stores_provision_ids() {
     let dir = tempfile::tempdir().unwrap();
     let ctx = setup(dir.path());
     let out = dir.path().join("material.csv");
-    let outcome = kiban_cli::export_linkage_material(
+    let outcome = crate::ops::export_linkage_material(
         &ctx,
-        &LinkageExportArgs { out: out.clone(), algorithm: "hmac-sha256".to_owned() },
+        &LinkageExportRequest { out: out.clone(), algorithm: "hmac-sha256".to_owned() },
     )
     .unwrap();
     // P1 and Q9 are one person; P3 has no birth date.
@@ -96,7 +102,7 @@ fn export_holds_only_row_ids_and_hashes_and_import_stores_provision_ids() {
     let answer = dir.path().join("answer.csv");
     std::fs::write(&answer, format!("row_id,provision_id\n{hanako_row},NDB-0001\n{ichiro_row},NDB-0002\n"))
         .unwrap();
-    assert_eq!(kiban_cli::import_linkage_material(&ctx, &LinkageImportArgs { file: answer }).unwrap(), 2);
+    assert_eq!(crate::ops::import_linkage_material(&ctx, &LinkageImportRequest { file: answer }).unwrap(), 2);
     let links = ctx.store.person_links().unwrap();
     let person_of = |local_id: &str| {
         links
@@ -116,7 +122,7 @@ fn export_holds_only_row_ids_and_hashes_and_import_stores_provision_ids() {
     // A row never exported is refused whole, and the refusal is audited.
     let bad = dir.path().join("bad.csv");
     std::fs::write(&bad, format!("row_id,provision_id\n{hanako_row},NDB-9\nLX0009-000001,NDB-8\n")).unwrap();
-    let error = kiban_cli::import_linkage_material(&ctx, &LinkageImportArgs { file: bad }).unwrap_err();
+    let error = crate::ops::import_linkage_material(&ctx, &LinkageImportRequest { file: bad }).unwrap_err();
     assert!(format!("{error:#}").contains("LX0009-000001"), "{error:#}");
     assert!(
         ctx.store.provision_ids().unwrap().iter().any(|id| id.provision_id == "NDB-0001"),
@@ -124,7 +130,7 @@ fn export_holds_only_row_ids_and_hashes_and_import_stores_provision_ids() {
     );
     let empty = dir.path().join("empty.csv");
     std::fs::write(&empty, format!("row_id,provision_id\n{hanako_row},\n")).unwrap();
-    let error = kiban_cli::import_linkage_material(&ctx, &LinkageImportArgs { file: empty }).unwrap_err();
+    let error = crate::ops::import_linkage_material(&ctx, &LinkageImportRequest { file: empty }).unwrap_err();
     assert!(format!("{error:#}").contains("line 2: column provision_id is empty"), "{error:#}");
 
     let actions: Vec<(String, kiban_audit::Outcome)> = ctx
@@ -148,9 +154,9 @@ fn export_holds_only_row_ids_and_hashes_and_import_stores_provision_ids() {
     // The same persons hash the same in the next export (the public database matches on it), under new
     // row IDs; an existing file is never overwritten; an unknown algorithm is refused.
     let again = dir.path().join("again.csv");
-    kiban_cli::export_linkage_material(
+    crate::ops::export_linkage_material(
         &ctx,
-        &LinkageExportArgs { out: again.clone(), algorithm: "hmac-sha256".to_owned() },
+        &LinkageExportRequest { out: again.clone(), algorithm: "hmac-sha256".to_owned() },
     )
     .unwrap();
     let second = read_rows(&again);
@@ -160,14 +166,14 @@ fn export_holds_only_row_ids_and_hashes_and_import_stores_provision_ids() {
     let mut first_hashes: Vec<&String> = rows.iter().map(|(_, hash)| hash).collect();
     first_hashes.sort();
     assert_eq!(hashes, first_hashes);
-    let refused = kiban_cli::export_linkage_material(
+    let refused = crate::ops::export_linkage_material(
         &ctx,
-        &LinkageExportArgs { out: again, algorithm: "hmac-sha256".to_owned() },
+        &LinkageExportRequest { out: again, algorithm: "hmac-sha256".to_owned() },
     );
     assert!(refused.unwrap_err().to_string().contains("never overwritten"));
-    let unknown = kiban_cli::export_linkage_material(
+    let unknown = crate::ops::export_linkage_material(
         &ctx,
-        &LinkageExportArgs { out: dir.path().join("x.csv"), algorithm: "ministry-v9".to_owned() },
+        &LinkageExportRequest { out: dir.path().join("x.csv"), algorithm: "ministry-v9".to_owned() },
     );
     assert!(unknown.unwrap_err().to_string().contains("unknown linkage algorithm"));
 }

@@ -1,4 +1,6 @@
-//! End-to-end tests of the pipeline through the same functions the commands call.
+//! End-to-end tests of the pipeline through the service the commands call: every operation a typed request
+//! run by `App::execute` under a logged-in session, so authorization, audit and the anomaly rules run as
+//! they do for a user.
 
 #![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
 
@@ -12,26 +14,192 @@ mod security;
 use std::collections::HashMap;
 use std::path::Path;
 
-use kiban_cli::{Ctx, DemoArgs, demo};
 use kiban_columnar::Table;
 use kiban_model::PatientRecord;
+use kiban_service::{App, Request, Response, SecondFactor, ServiceError, Session};
 use kiban_store::test_support::{PostgresTestDb, TEST_DATABASE_URL_VAR};
 
 /// Selects the database the CLI suite runs on: `postgres` runs it on PostgreSQL (on the server
 /// `KIBAN_TEST_DATABASE_URL` names; `.ci/run` runs the suite once this way after the SQLite run).
 const BACKEND_VAR: &str = "KIBAN_CLI_TEST_BACKEND";
 
+/// A test's view of one data directory: the service, a second store handle on the same database for
+/// reading what the operations wrote, and a staff session made on first use.
+pub(crate) struct Ctx {
+    pub(crate) app: App,
+    pub(crate) store: kiban_store::Store,
+    pub(crate) data_dir: std::path::PathBuf,
+    actor: String,
+    session: std::sync::OnceLock<Session>,
+}
+
+/// The staff roles a test's own user holds (all but the security administrator and the researcher).
+const STAFF_ROLES: [&str; 4] = ["intake-operator", "processor", "reviewer", "auditor"];
+const TEST_PASSWORD: &str = "Test-Staff-Pass-2026!";
+
+impl Ctx {
+    pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.app.now()
+    }
+
+    /// The session of this test's staff user (named after the actor), created on first use: a first
+    /// administrator when there is none, the user added, enrolled and logged in with a real TOTP code.
+    pub(crate) fn session(&self) -> &Session {
+        self.session.get_or_init(|| {
+            // Tests run at any hour and export often: the anomaly rules are set wide for them.
+            let policy = self.data_dir.join("security.toml");
+            if !policy.exists() {
+                std::fs::write(
+                    &policy,
+                    "[anomaly]\nallowed_hours = \"00:00-00:00\"\nmax_exports_per_hour = 1000\n\
+                     max_rows_per_day = 1000000000\nmax_failures_per_hour = 1000\n",
+                )
+                .unwrap();
+            }
+            let admin = match self.app.has_users().unwrap() {
+                false => {
+                    let enrolled =
+                        self.app.init_admin("kiban-test-admin", "Test admin", TEST_PASSWORD).unwrap();
+                    Some(log_in(&self.app, "kiban-test-admin", TEST_PASSWORD, &enrolled))
+                }
+                true => crate::security::admin_if_any(),
+            };
+            let admin = admin.expect("the test's own users are made in a data directory without accounts");
+            let roles = STAFF_ROLES.iter().map(|role| (*role).to_owned()).collect();
+            let Response::EnrollmentToken(token) = self
+                .app
+                .execute(
+                    &admin,
+                    Request::UserAdd { name: self.actor.clone(), display_name: String::new(), roles },
+                )
+                .unwrap()
+            else {
+                panic!("user add answers with a token")
+            };
+            let enrolled = self.app.enroll(&self.actor, token.token.expose_secret(), TEST_PASSWORD).unwrap();
+            log_in(&self.app, &self.actor, TEST_PASSWORD, &enrolled)
+        })
+    }
+
+    /// An audit event by this test's actor, for writing to the store directly (a batch the test makes).
+    pub(crate) fn event(
+        &self,
+        action: &str,
+        object: &str,
+        outcome: kiban_audit::Outcome,
+        detail: String,
+    ) -> kiban_audit::AuditEvent {
+        kiban_audit::AuditEvent {
+            at: self.now(),
+            actor: self.actor.clone(),
+            action: action.to_owned(),
+            object: object.to_owned(),
+            outcome,
+            detail,
+        }
+    }
+
+    /// Runs `request` as this test's staff user.
+    pub(crate) fn run(&self, request: Request) -> Result<Response, ServiceError> {
+        self.app.execute(self.session(), request)
+    }
+}
+
+/// Logs `name` in with a TOTP code of now; their session.
+pub(crate) fn log_in(
+    app: &App,
+    name: &str,
+    password: &str,
+    enrolled: &kiban_service::EnrollmentOutcome,
+) -> Session {
+    let code = kiban_auth::totp_code(&enrolled.totp, app.now()).unwrap();
+    let outcome = app.login(name, password, SecondFactor::Totp(code.expose_secret())).unwrap();
+    app.authenticate(outcome.token.expose_secret()).unwrap()
+}
+
 /// Opens a test's context on `data_dir`: on SQLite in it, or, with `KIBAN_CLI_TEST_BACKEND=postgres`, on a
 /// PostgreSQL database of the data directory's own, created when the directory is first opened, so a
 /// test that reopens its directory finds the same database. A database is dropped once its directory is
 /// gone (at the next open); the last few are left on the server (the CI cluster is thrown away).
 pub(crate) fn open_ctx(data_dir: &Path, actor: &str) -> Ctx {
+    let config = database_config(data_dir);
+    let app = App::open(data_dir, &config, false).unwrap();
+    let mut store = kiban_store::Store::open_with(data_dir, &config).unwrap();
+    let master = kiban_service::read_key_file(&data_dir.join("keys").join("master.key")).unwrap();
+    store.set_keys(kiban_store::StoreKeys::open(&master, &data_dir.join("keystore")).unwrap());
+    Ctx { app, store, data_dir: data_dir.to_owned(), actor: actor.to_owned(), session: Default::default() }
+}
+
+/// The database a test's data directory uses.
+pub(crate) fn database_config(data_dir: &Path) -> kiban_store::DatabaseConfig {
     match postgres_url(data_dir) {
-        None => Ctx::open(data_dir, actor, false).unwrap(),
-        Some(url) => {
-            let config = kiban_store::DatabaseConfig::Postgres(kiban_store::DatabaseUrl::new(url));
-            Ctx::open_with(data_dir, &config, actor, false).unwrap()
-        }
+        None => kiban_store::DatabaseConfig::Sqlite,
+        Some(url) => kiban_store::DatabaseConfig::Postgres(kiban_store::DatabaseUrl::new(url)),
+    }
+}
+
+/// The operations as the tests call them: each a request through [`Ctx::run`], its response unpacked.
+pub(crate) mod ops {
+    use std::path::Path;
+
+    use kiban_service::{
+        ExportOutcome, IngestOutcome, IngestRequest, LinkOutcome, LinkRequest, LinkageExportOutcome,
+        LinkageExportRequest, LinkageImportRequest, OptoutForm, OptoutOutcome, ProviderRequest,
+        ReleaseOutcome, ReleaseRequest, Request, Response, ServiceError,
+    };
+
+    use crate::Ctx;
+
+    macro_rules! unpack {
+        ($result:expr, $variant:pat => $value:expr) => {
+            match $result? {
+                $variant => Ok($value),
+                other => panic!("unexpected response {other:?}"),
+            }
+        };
+    }
+
+    pub(crate) fn register_provider(ctx: &Ctx, form: &ProviderRequest) -> Result<(), ServiceError> {
+        unpack!(ctx.run(Request::ProviderAdd(form.clone())), Response::ProviderRegistered { .. } => ())
+    }
+
+    pub(crate) fn ingest(ctx: &Ctx, form: &IngestRequest) -> Result<IngestOutcome, ServiceError> {
+        unpack!(ctx.run(Request::Ingest(form.clone())), Response::Ingested(outcome) => outcome)
+    }
+
+    pub(crate) fn link(ctx: &Ctx, form: &LinkRequest) -> Result<LinkOutcome, ServiceError> {
+        unpack!(ctx.run(Request::Link(form.clone())), Response::Linked(outcome) => outcome)
+    }
+
+    pub(crate) fn release(ctx: &Ctx, form: &ReleaseRequest) -> Result<ReleaseOutcome, ServiceError> {
+        unpack!(ctx.run(Request::Release(Box::new(form.clone()))), Response::Released(outcome) => *outcome)
+    }
+
+    pub(crate) fn export_release(
+        ctx: &Ctx,
+        release_id: &str,
+        to: &Path,
+    ) -> Result<ExportOutcome, ServiceError> {
+        let request = Request::ReleaseExport { release_id: release_id.to_owned(), to: to.to_owned() };
+        unpack!(ctx.run(request), Response::Exported(outcome) => outcome)
+    }
+
+    pub(crate) fn add_optout(ctx: &Ctx, form: &OptoutForm) -> Result<OptoutOutcome, ServiceError> {
+        unpack!(ctx.run(Request::OptoutAdd(Box::new(form.clone()))), Response::OptoutRecorded(outcome) => outcome)
+    }
+
+    pub(crate) fn export_linkage_material(
+        ctx: &Ctx,
+        form: &LinkageExportRequest,
+    ) -> Result<LinkageExportOutcome, ServiceError> {
+        unpack!(ctx.run(Request::LinkageMaterialExport(form.clone())), Response::LinkageExported(outcome) => outcome)
+    }
+
+    pub(crate) fn import_linkage_material(
+        ctx: &Ctx,
+        form: &LinkageImportRequest,
+    ) -> Result<usize, ServiceError> {
+        unpack!(ctx.run(Request::LinkageMaterialImport(form.clone())), Response::ProvisionIdsImported(n) => n)
     }
 }
 
@@ -84,9 +252,10 @@ pub(crate) fn database_contents(data_dir: &Path) -> Vec<u8> {
     contents
 }
 
-fn small_demo(dir: &Path) -> (Ctx, kiban_cli::DemoOutcome) {
+fn small_demo(dir: &Path) -> (Ctx, kiban_service::DemoOutcome) {
     let ctx = crate::open_ctx(dir, "test-operator");
-    let outcome = demo(&ctx, &DemoArgs { patients: 400, providers: 3, seed: 7, k: 5 }).unwrap();
+    let outcome =
+        ctx.app.demo(&kiban_service::DemoRequest { patients: 400, providers: 3, seed: 7, k: 5 }).unwrap();
     (ctx, outcome)
 }
 
@@ -152,7 +321,7 @@ fn birth_dates(records: &[PatientRecord]) -> std::collections::HashSet<String> {
 fn exported(ctx: &Ctx, release_id: &str) -> std::path::PathBuf {
     let to = ctx.data_dir.join("test-handover").join(release_id);
     if !to.exists() {
-        kiban_cli::export_release(ctx, release_id, &to).unwrap();
+        ops::export_release(ctx, release_id, &to).unwrap();
     }
     to
 }
@@ -262,8 +431,8 @@ fn demo_release_holds_no_identifier_and_is_five_anonymous() {
     assert_eq!(outcome.handover.n_files, 12, "Parquet and CSV of six tables");
     // The copy goes outside the kept releases, into a new folder only.
     let inside = ctx.data_dir.join("releases").join("copy");
-    assert!(kiban_cli::export_release(&ctx, &outcome.release.release_id, &inside).is_err());
-    assert!(kiban_cli::export_release(&ctx, &outcome.release.release_id, &outcome.handover.to).is_err());
+    assert!(ops::export_release(&ctx, &outcome.release.release_id, &inside).is_err());
+    assert!(ops::export_release(&ctx, &outcome.release.release_id, &outcome.handover.to).is_err());
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -338,9 +507,9 @@ fn rerunning_the_demo_stores_nothing_twice() {
 fn unpublished_provider_is_refused_and_audited() {
     let dir = tempfile::tempdir().unwrap();
     let ctx = crate::open_ctx(dir.path(), "test-operator");
-    kiban_cli::register_provider(
+    ops::register_provider(
         &ctx,
-        &kiban_cli::ProviderArgs {
+        &kiban_service::ProviderRequest {
             code: "1310000009".to_owned(),
             name: "未公表クリニック".to_owned(),
             address: "東京都千代田区".to_owned(),
@@ -349,11 +518,11 @@ fn unpublished_provider_is_refused_and_audited() {
         },
     )
     .unwrap();
-    let error = kiban_cli::ingest(
+    let error = ops::ingest(
         &ctx,
-        &kiban_cli::IngestArgs {
+        &kiban_service::IngestRequest {
             provider: "1310000009".to_owned(),
-            format: kiban_cli::IngestFormat::Csv,
+            format: kiban_service::IngestFormat::Csv,
             path: dir.path().join("nothing"),
             mapping: None,
         },

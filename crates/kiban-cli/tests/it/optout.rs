@@ -4,9 +4,10 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use clap::Parser as _;
-use kiban_cli::{Cli, IngestArgs, IngestFormat, LinkArgs, OptoutArgs, ReleaseArgs, Requester};
+use kiban_cli::{Cli, ReleaseArgs};
 use kiban_crypto::PseudonymKey;
 use kiban_model::{NaiveDate, PatientRecord};
+use kiban_service::{IngestFormat, IngestRequest, LinkRequest, OptoutForm, Requester};
 
 use crate::{release_tables, small_demo, vault_records};
 
@@ -31,10 +32,10 @@ fn released_pseudonyms(release_dir: &Path) -> HashSet<String> {
 }
 
 /// Opt-out arguments naming the person by the demographics of `record`, as a requester would give them.
-fn optout_for(record: &PatientRecord) -> OptoutArgs {
+fn optout_for(record: &PatientRecord) -> OptoutForm {
     let person = &record.person;
     let kana = person.name_kana.as_ref().unwrap();
-    OptoutArgs {
+    OptoutForm {
         requester: Requester::Person,
         requester_name: "本人".to_owned(),
         relationship: None,
@@ -95,7 +96,7 @@ fn a_person_who_opts_out_is_in_no_later_release() {
         })
         .expect("the cohort has a released person at several providers");
 
-    let added = kiban_cli::add_optout(&ctx, &optout_for(record)).unwrap();
+    let added = crate::ops::add_optout(&ctx, &optout_for(record)).unwrap();
     assert_eq!(added.request_id, "OPT-0001");
     assert!(added.n_vault_records_matched >= 1);
     assert_eq!(added.retain_until, date(2029, 4, 12), "the notice is kept 3 years (Rule 32)");
@@ -105,8 +106,8 @@ fn a_person_who_opts_out_is_in_no_later_release() {
     assert_eq!(stored[0].request.notice_sha256, kiban_crypto::sha256_hex(notice.as_bytes()));
 
     // Later: link again and release again.
-    kiban_cli::link(&ctx, &LinkArgs::default()).unwrap();
-    let second = kiban_cli::release(&ctx, &release_args()).unwrap();
+    crate::ops::link(&ctx, &LinkRequest::default()).unwrap();
+    let second = crate::ops::release(&ctx, &release_args().request().unwrap()).unwrap();
     assert_eq!(second.n_persons_excluded, 1, "exactly the one linked person is excluded");
     assert_eq!(second.n_persons_in, first.release.n_persons_in - 1);
     let after = released_pseudonyms(&crate::exported(&ctx, &second.release_id));
@@ -219,13 +220,13 @@ fn an_optout_recorded_before_intake_keeps_the_person_out_of_the_batch() {
     )
     .unwrap();
     let ctx = crate::open_ctx(&data, "test-operator");
-    let args = IngestArgs {
+    let args = IngestRequest {
         provider: "1310000003".to_owned(),
         format: IngestFormat::Csv,
         path: extract.clone(),
         mapping: Some(mapping.clone()),
     };
-    let outcome = kiban_cli::ingest(&ctx, &args).unwrap();
+    let outcome = crate::ops::ingest(&ctx, &args).unwrap();
     assert_eq!((outcome.n_persons, outcome.n_persons_excluded), (2, 1));
     assert_eq!(
         outcome.n_records_by_kind.get("encounters"),
@@ -259,6 +260,6 @@ fn an_optout_recorded_before_intake_keeps_the_person_out_of_the_batch() {
     assert!(data.join(&requests[0].request.notice_path).is_file());
 
     // --mapping belongs to CSV only.
-    let wrong = IngestArgs { format: IngestFormat::Fhir, ..args };
-    assert!(kiban_cli::ingest(&ctx, &wrong).unwrap_err().to_string().contains("--mapping"));
+    let wrong = IngestRequest { format: IngestFormat::Fhir, ..args };
+    assert!(crate::ops::ingest(&ctx, &wrong).unwrap_err().to_string().contains("--mapping"));
 }

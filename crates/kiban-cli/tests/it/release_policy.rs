@@ -1,10 +1,16 @@
 //! `kiban release --policy`: the command as an operator runs it, on the small demo's vault.
 
-use kiban_cli::{ReleaseArgs, release};
+use kiban_cli::ReleaseArgs;
 use kiban_columnar::read_parquet;
 use kiban_engine::Mode;
 
-use crate::small_demo;
+use crate::{Ctx, small_demo};
+
+/// A release from command-line arguments: the policy file is read and checked first.
+fn release(ctx: &Ctx, args: &ReleaseArgs) -> anyhow::Result<kiban_service::ReleaseOutcome> {
+    let request = args.request()?;
+    Ok(crate::ops::release(ctx, &request)?)
+}
 
 const PSEUDONYMIZED: &str = r#"
 mode = "pseudonymized"

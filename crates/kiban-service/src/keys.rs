@@ -30,7 +30,7 @@ const FILE_ENV: &str = "KIBAN_KEY_FILE";
 
 /// Where the KEK comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum KekSource {
+pub enum KekSource {
     Environment,
     File(std::path::PathBuf),
 }
@@ -47,7 +47,14 @@ pub(crate) fn kek_source(data_dir: &Path) -> KekSource {
 }
 
 /// Reads a KEK from a key file (64 hex characters).
-pub(crate) fn read_key_file(path: &Path) -> Result<SecretKey> {
+///
+/// # Errors
+/// An unreadable file, or one that is not 64 hex characters.
+pub fn read_key_file(path: &Path) -> Result<SecretKey, crate::ServiceError> {
+    read_key(path).map_err(crate::ServiceError::from)
+}
+
+pub(crate) fn read_key(path: &Path) -> Result<SecretKey> {
     let text =
         fs::read_to_string(path).with_context(|| format!("reading the key file {}", path.display()))?;
     SecretKey::from_hex(text.trim())
@@ -72,7 +79,7 @@ pub(crate) fn master_key(data_dir: &Path) -> Result<SecretKey> {
     if let KekSource::File(path) = kek_source(data_dir)
         && std::env::var_os(FILE_ENV).is_some()
     {
-        return read_key_file(&path);
+        return read_key(&path);
     }
     let dir = data_dir.join("keys");
     let path = dir.join("master.key");

@@ -5,29 +5,25 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
-use clap::{Args, ValueEnum};
 use kiban_audit::Outcome;
 use kiban_ingest::{CsvMapping, IngestOutput, Progress};
 use kiban_model::{NaiveDate, PatientRecord, ProviderCode};
 use kiban_store::{BatchCompletion, BatchId, BatchStatus, NewBatch, ProviderRegistration};
 
+use crate::app::Ctx;
+use crate::audit_ref::{AuditAction, ObjectRef};
 use crate::optout::OptoutMatcher;
-use crate::{Ctx, progress};
+use crate::progress;
 
-#[derive(Args, Debug, Clone)]
-pub struct ProviderArgs {
+#[derive(Debug, Clone)]
+pub struct ProviderRequest {
     /// 医療機関コード (10 digits) or another stable code.
-    #[arg(long)]
     pub code: String,
-    #[arg(long)]
     pub name: String,
-    #[arg(long)]
     pub address: String,
     /// The day the provider's notice (通知) was received.
-    #[arg(long)]
     pub notified_on: NaiveDate,
     /// The day the notice was published (公表); no data is accepted before.
-    #[arg(long)]
     pub published_on: Option<NaiveDate>,
 }
 
@@ -35,7 +31,7 @@ pub struct ProviderArgs {
 ///
 /// # Errors
 /// An invalid code, or a store failure.
-pub fn register_provider(ctx: &Ctx, args: &ProviderArgs) -> Result<()> {
+pub(crate) fn register_provider(ctx: &Ctx, args: &ProviderRequest) -> Result<()> {
     let code = ProviderCode::new(&args.code).with_context(|| format!("provider code {:?}", args.code))?;
     ctx.store.register_provider(&ProviderRegistration {
         code: code.clone(),
@@ -49,25 +45,16 @@ pub fn register_provider(ctx: &Ctx, args: &ProviderArgs) -> Result<()> {
         None => format!("notified {}, not yet published", args.notified_on),
     };
     ctx.store.append_audit(ctx.event(
-        "provider.register",
-        &format!("provider:{code}"),
+        AuditAction::ProviderRegister,
+        &ObjectRef::Provider(code.to_string()),
         Outcome::Success,
         detail,
     ))?;
     Ok(())
 }
 
-pub(crate) fn print_providers(ctx: &Ctx) -> Result<()> {
-    println!("code\tname\tnotified_on\tpublished_on");
-    for provider in ctx.store.providers()? {
-        let published = provider.published_on.map_or_else(|| "-".to_owned(), |day| day.to_string());
-        println!("{}\t{}\t{}\t{published}", provider.code, provider.name, provider.notified_on);
-    }
-    Ok(())
-}
-
 /// Input formats `kiban ingest` reads.
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IngestFormat {
     /// SS-MIX2 standardized storage (HL7 v2.5).
     Ssmix2,
@@ -87,18 +74,15 @@ impl IngestFormat {
     }
 }
 
-#[derive(Args, Debug, Clone)]
-pub struct IngestArgs {
+#[derive(Debug, Clone)]
+pub struct IngestRequest {
     /// The sending provider's code (must be registered and published).
-    #[arg(long)]
     pub provider: String,
-    #[arg(long, value_enum)]
     pub format: IngestFormat,
     /// The extract: an SS-MIX2 storage root, a FHIR file or folder, or a CSV folder.
     pub path: PathBuf,
     /// With --format csv: a TOML file mapping the provider's file and column names, codes and date format
     /// onto the canonical layout (docs/formats/csv-intake.md).
-    #[arg(long)]
     pub mapping: Option<PathBuf>,
 }
 
@@ -127,12 +111,12 @@ pub struct IngestOutcome {
 /// # Errors
 /// An unknown or unpublished provider, an unreadable input root, or a store failure. Bad files are not
 /// errors: they are quarantined.
-pub fn ingest(ctx: &Ctx, args: &IngestArgs) -> Result<IngestOutcome> {
+pub(crate) fn ingest(ctx: &Ctx, args: &IngestRequest) -> Result<IngestOutcome> {
     let provider =
         ProviderCode::new(&args.provider).with_context(|| format!("provider code {:?}", args.provider))?;
-    let object = format!("provider:{provider}");
+    let object = ObjectRef::Provider(provider.to_string());
     if let Err(error) = check_provider(ctx, &provider) {
-        ctx.audit_failure("ingest.batch", &object, Outcome::Denied, &error);
+        ctx.audit_failure(AuditAction::IngestBatch, &object, Outcome::Denied, &error);
         return Err(error);
     }
     let mapping = match &args.mapping {
@@ -198,7 +182,7 @@ pub fn ingest(ctx: &Ctx, args: &IngestArgs) -> Result<IngestOutcome> {
         args.format.name(),
         if mapping.is_some() { " with a column mapping" } else { "" }
     );
-    let audit = ctx.event("ingest.batch", &format!("batch:{batch}"), Outcome::Success, detail);
+    let audit = ctx.event(AuditAction::IngestBatch, &ObjectRef::Batch(batch.0), Outcome::Success, detail);
     ctx.store.complete_batch(batch, &completion, audit)?;
     Ok(outcome(batch, provider, false, &output, n_excluded, counts))
 }
@@ -266,40 +250,4 @@ fn received_items(records: &[PatientRecord]) -> Vec<String> {
         ("処置", any(&|r| !r.procedures.is_empty())),
     ];
     items.iter().filter(|(_, present)| *present).map(|(name, _)| (*name).to_owned()).collect()
-}
-
-pub(crate) fn print_outcome(outcome: &IngestOutcome) {
-    if outcome.already_received {
-        println!(
-            "provider {}: this extract was already received as batch {}; nothing stored twice",
-            outcome.provider, outcome.batch
-        );
-        return;
-    }
-    let records: Vec<String> =
-        outcome.n_records_by_kind.iter().map(|(kind, n)| format!("{n} {kind}")).collect();
-    println!(
-        "batch {} from provider {}: {} files, {} persons, {}",
-        outcome.batch,
-        outcome.provider,
-        outcome.n_files,
-        outcome.n_persons,
-        records.join(", ")
-    );
-    if outcome.n_persons_excluded > 0 {
-        println!("  {} persons excluded by opt-out (not stored)", outcome.n_persons_excluded);
-    }
-    if outcome.n_quarantined > 0 {
-        println!(
-            "  {} inputs quarantined (see `kiban receipts` and the batch's quarantine list)",
-            outcome.n_quarantined
-        );
-    }
-    if !outcome.unmapped.is_empty() {
-        let unmapped: Vec<String> = outcome.unmapped.iter().map(|(kind, n)| format!("{kind} ×{n}")).collect();
-        println!("  read but not mapped yet: {}", unmapped.join(", "));
-    }
-    if outcome.n_warnings > 0 {
-        println!("  {} warnings", outcome.n_warnings);
-    }
 }

@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
-use clap::Args;
 use kiban_audit::Outcome;
 use kiban_columnar::CompactRecords;
 use kiban_linkage::{LinkageConfig, PairwiseQuality};
@@ -12,13 +11,13 @@ use kiban_model::{IdentifiedPerson, LocalPatientId, PatientRecord, ProviderCode}
 use kiban_store::{BatchStatus, PersonLink};
 use sha2::{Digest, Sha256};
 
-use crate::Ctx;
+use crate::app::Ctx;
+use crate::audit_ref::{AuditAction, ObjectRef};
 
-#[derive(Args, Debug, Clone, Default)]
-pub struct LinkArgs {
+#[derive(Debug, Clone, Default)]
+pub struct LinkRequest {
     /// A ground-truth file (provider_code,patient_id,person_id), as `kiban synth` writes, to measure
     /// linkage precision and recall.
-    #[arg(long)]
     pub truth: Option<PathBuf>,
 }
 
@@ -88,7 +87,7 @@ fn person_id(first: &IdentifiedPerson) -> String {
 ///
 /// # Errors
 /// An empty vault, an unreadable truth file, or a store failure.
-pub fn link(ctx: &Ctx, args: &LinkArgs) -> Result<LinkOutcome> {
+pub(crate) fn link(ctx: &Ctx, args: &LinkRequest) -> Result<LinkOutcome> {
     let records = load_vault(ctx)?;
     anyhow::ensure!(!records.is_empty(), "the vault holds no records: ingest a provider's extract first");
     let persons: Vec<&IdentifiedPerson> = records.iter().map(|record| &record.person).collect();
@@ -115,7 +114,7 @@ pub fn link(ctx: &Ctx, args: &LinkArgs) -> Result<LinkOutcome> {
     );
     ctx.store.replace_person_links(
         &links,
-        ctx.event("linkage.replace", "person_links", Outcome::Success, detail),
+        ctx.event(AuditAction::LinkageReplace, &ObjectRef::PersonLinks, Outcome::Success, detail),
     )?;
 
     let quality = match &args.truth {
@@ -166,17 +165,4 @@ fn read_truth(path: &Path) -> Result<HashMap<(String, String), u64>> {
         truth.insert((provider.to_owned(), patient.to_owned()), person);
     }
     Ok(truth)
-}
-
-pub(crate) fn print_outcome(outcome: &LinkOutcome) {
-    println!("linked {} provider records to {} persons", outcome.n_records, outcome.n_persons);
-    if outcome.n_review > 0 {
-        println!("  {} uncertain pairs left for review", outcome.n_review);
-    }
-    if let Some(quality) = &outcome.quality {
-        println!(
-            "  against the ground truth: precision {:.4}, recall {:.4} ({} true pairs)",
-            quality.precision, quality.recall, quality.true_pairs
-        );
-    }
 }

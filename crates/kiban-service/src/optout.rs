@@ -22,17 +22,17 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
-use clap::{Args, ValueEnum};
 use kiban_audit::Outcome;
 use kiban_linkage::normalize::{normalize_insurer_number, normalize_kana};
 use kiban_model::{IdentifiedPerson, LocalPatientId, NaiveDate, PersonName, ProviderCode, Sex};
 use kiban_store::{OptoutRequest, OptoutSubject, RequesterKind};
 
-use crate::Ctx;
+use crate::app::Ctx;
+use crate::audit_ref::{AuditAction, ObjectRef};
 use crate::link::load_vault;
 
 /// Who made the request.
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Requester {
     /// The person the records are about (本人).
     Person,
@@ -40,53 +40,40 @@ pub enum Requester {
     BereavedFamily,
 }
 
-#[derive(Args, Clone)]
-pub struct OptoutArgs {
+#[derive(Clone)]
+pub struct OptoutForm {
     /// Who made the request: the person (本人) or a bereaved family member (遺族).
-    #[arg(long, value_enum)]
     pub requester: Requester,
     /// 求めを行った者の氏名: the requester's name, as written on the notice.
-    #[arg(long)]
     pub requester_name: String,
     /// For a bereaved family member: the relationship to the person (e.g. 長男).
-    #[arg(long)]
     pub relationship: Option<String>,
     /// 求めを受けた年月日: the day the request was received.
-    #[arg(long)]
     pub received_on: NaiveDate,
     /// 医療情報の提供の停止の年月日; the day received when not given.
-    #[arg(long)]
     pub stop_on: Option<NaiveDate>,
     /// 書面の交付年月日: the day the written notice is given; today when not given.
-    #[arg(long)]
     pub notice_on: Option<NaiveDate>,
     /// The person's kana name (カナ氏名), family and given name.
-    #[arg(long)]
     pub kana: String,
     /// The person's birth date: YYYY-MM-DD, YYYYMMDD, or a Japanese era date such as S23.04.05.
-    #[arg(long)]
     pub birth_date: String,
     /// The person's sex: M/F (or 男/女, 1/2); anything else is unknown and matches either.
-    #[arg(long)]
     pub sex: String,
     /// The provider holding the person's records, with --patient-id.
-    #[arg(long, requires = "patient_id")]
     pub provider: Option<String>,
     /// The person's patient ID at --provider.
-    #[arg(long, requires = "provider")]
     pub patient_id: Option<String>,
     /// The person's insurer number (保険者番号), when known.
-    #[arg(long)]
     pub insurer_number: Option<String>,
     /// The producer's name, printed as the issuer of the notice.
-    #[arg(long, default_value = "認定匿名加工医療情報作成事業者")]
     pub issuer: String,
 }
 
-impl fmt::Debug for OptoutArgs {
+impl fmt::Debug for OptoutForm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Names, birth date and IDs are identifying: show the dates of the request only.
-        f.debug_struct("OptoutArgs")
+        f.debug_struct("OptoutForm")
             .field("requester", &self.requester)
             .field("received_on", &self.received_on)
             .field("stop_on", &self.stop_on)
@@ -114,7 +101,7 @@ const NOTICE_DIR: &str = "optout/notices";
 /// # Errors
 /// An invalid birth date, provider code or patient ID, dates out of order, or a store or file failure.
 /// A failed record is audited and leaves no notice behind.
-pub fn add_optout(ctx: &Ctx, args: &OptoutArgs) -> Result<OptoutOutcome> {
+pub(crate) fn add_optout(ctx: &Ctx, args: &OptoutForm) -> Result<OptoutOutcome> {
     let subject = subject(args)?;
     anyhow::ensure!(
         !normalize_kana(&subject.name_kana).is_empty(),
@@ -131,7 +118,7 @@ pub fn add_optout(ctx: &Ctx, args: &OptoutArgs) -> Result<OptoutOutcome> {
     anyhow::ensure!(notice_given_on >= args.received_on, "--notice-on is before --received-on");
 
     let request_id = format!("OPT-{:04}", ctx.store.next_optout_number()?);
-    let object = format!("optout:{request_id}");
+    let object = ObjectRef::Optout(request_id.clone());
     let relative = format!("{NOTICE_DIR}/{request_id}.html");
     let mut request = OptoutRequest {
         request_id: request_id.clone(),
@@ -169,14 +156,15 @@ pub fn add_optout(ctx: &Ctx, args: &OptoutArgs) -> Result<OptoutOutcome> {
         request.notice_given_on,
         n_vault_records_matched
     );
-    let recorded =
-        ctx.store.record_optout(&request, ctx.event("optout.record", &object, Outcome::Success, detail));
+    let recorded = ctx
+        .store
+        .record_optout(&request, ctx.event(AuditAction::OptoutRecord, &object, Outcome::Success, detail));
     let info = match recorded {
         Ok(info) => info,
         Err(error) => {
             let _ = fs::remove_file(&staging);
             let error = anyhow::Error::new(error).context(format!("recording opt-out request {request_id}"));
-            ctx.audit_failure("optout.record", &object, Outcome::Failure, &error);
+            ctx.audit_failure(AuditAction::OptoutRecord, &object, Outcome::Failure, &error);
             return Err(error);
         }
     };
@@ -185,7 +173,7 @@ pub fn add_optout(ctx: &Ctx, args: &OptoutArgs) -> Result<OptoutOutcome> {
     Ok(OptoutOutcome { request_id, notice, retain_until: info.retain_until, n_vault_records_matched })
 }
 
-fn subject(args: &OptoutArgs) -> Result<OptoutSubject> {
+fn subject(args: &OptoutForm) -> Result<OptoutSubject> {
     let birth_date = kiban_ingest::dates::parse_date(&args.birth_date).context(
         "--birth-date is not a date: use YYYY-MM-DD, YYYYMMDD or a Japanese era date such as S23.04.05",
     )?;
@@ -221,35 +209,44 @@ fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
-/// Prints the requests: reference and dates only, never who.
-///
-/// # Errors
-/// A store failure.
-pub(crate) fn print_list(ctx: &Ctx) -> Result<()> {
-    println!("request\trequester\treceived_on\tstop_on\tnotice_given_on\tretain_until\tnotice");
-    for info in ctx.store.optout_requests()? {
-        let request = &info.request;
-        println!(
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
-            request.request_id,
-            request.requester_kind.name(),
-            request.received_on,
-            request.stop_on,
-            request.notice_given_on,
-            info.retain_until,
-            request.notice_path
-        );
-    }
-    Ok(())
+/// An opt-out request as listings show it: reference and dates only, never who.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OptoutListing {
+    pub request_id: String,
+    pub requester: &'static str,
+    pub received_on: NaiveDate,
+    pub stop_on: NaiveDate,
+    pub notice_given_on: NaiveDate,
+    pub retain_until: NaiveDate,
+    pub notice_path: String,
 }
 
-pub(crate) fn print_outcome(outcome: &OptoutOutcome) {
-    println!("recorded opt-out request {}", outcome.request_id);
-    println!("  written notice: {}  (keep until {})", outcome.notice.display(), outcome.retain_until);
-    println!(
-        "  {} provider records in the vault match: they are left out of every later release; later intakes leave the person out",
-        outcome.n_vault_records_matched
-    );
+pub(crate) fn list(ctx: &Ctx) -> Result<Vec<OptoutListing>> {
+    Ok(ctx
+        .store
+        .optout_requests()?
+        .into_iter()
+        .map(|info| OptoutListing {
+            requester: info.request.requester_kind.name(),
+            received_on: info.request.received_on,
+            stop_on: info.request.stop_on,
+            notice_given_on: info.request.notice_given_on,
+            retain_until: info.retain_until,
+            notice_path: info.request.notice_path,
+            request_id: info.request.request_id,
+        })
+        .collect())
+}
+
+/// The kept copy of a request's written notice (HTML), to print it again at the desk.
+pub(crate) fn notice(ctx: &Ctx, request_id: &str) -> Result<String> {
+    let Some(info) =
+        ctx.store.optout_requests()?.into_iter().find(|info| info.request.request_id == request_id)
+    else {
+        crate::error::refuse!(NotFound, "opt-out request {request_id} does not exist");
+    };
+    let path = ctx.data_dir.join(&info.request.notice_path);
+    std::fs::read_to_string(&path).with_context(|| format!("reading the notice {}", path.display()))
 }
 
 /// One request's identity, normalized once for matching.
@@ -502,7 +499,7 @@ mod tests {
 
     #[test]
     fn debug_of_the_arguments_shows_no_identifying_value() {
-        let args = OptoutArgs {
+        let args = OptoutForm {
             requester: Requester::Person,
             requester_name: "山田花子".to_owned(),
             relationship: None,

@@ -3,51 +3,23 @@
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
-use clap::{Args, ValueEnum};
 use kiban_model::NaiveDate;
 use kiban_synth::{OutputFormat, SynthConfig, SynthSummary};
 
 use crate::progress;
 
-/// Output formats of `kiban synth`.
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-pub enum SynthFormat {
-    Ssmix2,
-    Fhir,
-    Csv,
-    /// Provider 1 SS-MIX2, provider 2 FHIR, provider 3 CSV, and so on.
-    Mixed,
-}
-
-impl SynthFormat {
-    pub(crate) fn to_output(self) -> OutputFormat {
-        match self {
-            SynthFormat::Ssmix2 => OutputFormat::Ssmix2,
-            SynthFormat::Fhir => OutputFormat::Fhir,
-            SynthFormat::Csv => OutputFormat::Csv,
-            SynthFormat::Mixed => OutputFormat::Mixed,
-        }
-    }
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct SynthArgs {
+#[derive(Debug, Clone)]
+pub struct SynthRequest {
     /// Number of persons.
-    #[arg(long, default_value_t = 10_000)]
     pub patients: usize,
     /// Number of providers (hospitals and clinics).
-    #[arg(long, default_value_t = 3)]
     pub providers: usize,
     /// Random seed: the same seed gives byte-identical output.
-    #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    #[arg(long, value_enum, default_value_t = SynthFormat::Ssmix2)]
-    pub format: SynthFormat,
+    pub format: OutputFormat,
     /// The "today" of the synthetic data (YYYY-MM-DD).
-    #[arg(long, default_value = "2026-04-01")]
     pub reference_date: NaiveDate,
     /// Output folder (replaced if it holds an earlier synthetic cohort).
-    #[arg(long)]
     pub out: PathBuf,
 }
 
@@ -55,7 +27,11 @@ pub struct SynthArgs {
 ///
 /// # Errors
 /// When the output folder cannot be written, or holds something other than an earlier cohort.
-pub fn synth(args: &SynthArgs, show_progress: bool) -> Result<SynthSummary> {
+pub fn synth(args: &SynthRequest, show_progress: bool) -> Result<SynthSummary, crate::ServiceError> {
+    Ok(write_cohort(args, show_progress)?)
+}
+
+fn write_cohort(args: &SynthRequest, show_progress: bool) -> Result<SynthSummary> {
     anyhow::ensure!(args.patients > 0, "--patients must be at least 1");
     anyhow::ensure!(args.providers > 0, "--providers must be at least 1");
     clear_previous_cohort(&args.out)?;
@@ -63,7 +39,7 @@ pub fn synth(args: &SynthArgs, show_progress: bool) -> Result<SynthSummary> {
         n_patients: args.patients,
         n_providers: args.providers,
         seed: args.seed,
-        format: args.format.to_output(),
+        format: args.format,
         reference_date: args.reference_date,
     };
     let cohort = kiban_synth::generate(&cfg);

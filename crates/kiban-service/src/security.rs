@@ -21,7 +21,7 @@
 //!   `{data_dir}/alerts.log`). Another security administrator unlocks it with a recorded reason.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
@@ -34,19 +34,40 @@ use kiban_crypto::{DataKey, SecretKey};
 use kiban_store::{Activity, DeletionRecord, Enrollment, NewUser, SecondFactorUse, UserRecord};
 use serde::Deserialize;
 
-use crate::Ctx;
+use crate::app::Ctx;
+use crate::audit_ref::{AuditAction, ObjectRef};
+use crate::error::{ErrorCode, ServiceError, refuse};
 
 /// How long an enrollment token stays valid.
 const ENROLLMENT_VALIDITY: TimeDelta = TimeDelta::hours(72);
 const TOTP_SEAL_PURPOSE: &str = "kiban/totp-seal";
-/// The environment variable that gives a session token directly (scripts).
-const SESSION_ENV: &str = "KIBAN_SESSION";
 
-/// A logged-in user and the roles they hold.
+/// A logged-in user and the roles they hold. Obtainable only from authentication ([`crate::App::login`],
+/// [`crate::App::authenticate`]): the fields are private, so no frontend can make one up.
 #[derive(Clone, PartialEq, Eq, Debug)]
-pub struct Principal {
-    pub user: String,
-    pub roles: Vec<Role>,
+pub struct Session {
+    user: String,
+    roles: Vec<Role>,
+    /// SHA-256 of the session token (hex): the session's key in the store.
+    token_hash: String,
+}
+
+impl Session {
+    /// The user's name.
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// The roles the user held when the session was checked.
+    pub fn roles(&self) -> &[Role] {
+        &self.roles
+    }
+
+    /// Whether the roles allow `action` (frontends use it to hide what would be refused; the service
+    /// checks again on every request).
+    pub fn may(&self, action: Action) -> bool {
+        kiban_auth::is_allowed(&self.roles, action)
+    }
 }
 
 /// What a user is shown once when enrolling: their authenticator secret and recovery codes.
@@ -147,10 +168,16 @@ fn validate_user_name(name: &str) -> Result<()> {
 ///
 /// # Errors
 /// When accounts exist, the name or password breaks the rules, or the store fails.
-pub fn init_admin(ctx: &Ctx, name: &str, display_name: &str, password: &str) -> Result<EnrollmentOutcome> {
+pub(crate) fn init_admin(
+    ctx: &Ctx,
+    name: &str,
+    display_name: &str,
+    password: &str,
+) -> Result<EnrollmentOutcome> {
     validate_user_name(name)?;
     if ctx.store.has_users()? {
-        bail!(
+        refuse!(
+            Conflict,
             "accounts already exist: the first administrator is made only once; ask a security administrator"
         );
     }
@@ -170,8 +197,8 @@ pub fn init_admin(ctx: &Ctx, name: &str, display_name: &str, password: &str) -> 
     kiban_auth::check_password(password, name).map_err(|problem| anyhow!("password refused: {problem}"))?;
     let event = ctx.event_by(
         name,
-        "user.init",
-        &format!("user:{name}"),
+        AuditAction::UserInit,
+        &ObjectRef::User(name.to_owned()),
         Outcome::Success,
         "roles=security-admin".to_owned(),
     );
@@ -183,9 +210,9 @@ pub fn init_admin(ctx: &Ctx, name: &str, display_name: &str, password: &str) -> 
 ///
 /// # Errors
 /// Unknown role, bad or duplicate name, or a store failure.
-pub fn add_user(
+pub(crate) fn add_user(
     ctx: &Ctx,
-    admin: &Principal,
+    admin: &Session,
     name: &str,
     display_name: &str,
     roles: &[String],
@@ -207,7 +234,13 @@ pub fn add_user(
     let detail = format!("roles={}", role_names(&roles).join(","));
     ctx.store.create_user(
         &user,
-        ctx.event_by(&admin.user, "user.add", &format!("user:{name}"), Outcome::Success, detail),
+        ctx.event_by(
+            &admin.user,
+            AuditAction::UserAdd,
+            &ObjectRef::User(name.to_owned()),
+            Outcome::Success,
+            detail,
+        ),
     )?;
     Ok(EnrollmentToken { user: name.to_owned(), token, expires_at })
 }
@@ -217,7 +250,7 @@ pub fn add_user(
 ///
 /// # Errors
 /// A wrong or expired token, a refused password, or a store failure.
-pub fn enroll(ctx: &Ctx, name: &str, token: &str, password: &str) -> Result<EnrollmentOutcome> {
+pub(crate) fn enroll(ctx: &Ctx, name: &str, token: &str, password: &str) -> Result<EnrollmentOutcome> {
     let user = ctx.store.user(name).map_err(|_| anyhow!("no enrollment is open for {name}"))?;
     let now = ctx.now();
     let open = user
@@ -228,12 +261,13 @@ pub fn enroll(ctx: &Ctx, name: &str, token: &str, password: &str) -> Result<Enro
     if !open {
         ctx.audit_failure_by(
             name,
-            "user.enroll",
-            &format!("user:{name}"),
+            AuditAction::UserEnroll,
+            &ObjectRef::User(name.to_owned()),
             Outcome::Denied,
             &anyhow!("wrong or expired enrollment token"),
         );
-        bail!(
+        refuse!(
+            LoginRefused,
             "no enrollment is open for {name} with this token (wrong, used or expired): ask a security administrator"
         );
     }
@@ -253,7 +287,13 @@ pub fn enroll(ctx: &Ctx, name: &str, token: &str, password: &str) -> Result<Enro
     ctx.store.enroll_user(
         name,
         &enrollment,
-        ctx.event_by(name, "user.enroll", &format!("user:{name}"), Outcome::Success, detail),
+        ctx.event_by(
+            name,
+            AuditAction::UserEnroll,
+            &ObjectRef::User(name.to_owned()),
+            Outcome::Success,
+            detail,
+        ),
     )?;
     Ok(EnrollmentOutcome { user: name.to_owned(), totp, recovery_codes: codes.codes, password_class: class })
 }
@@ -263,21 +303,27 @@ pub fn enroll(ctx: &Ctx, name: &str, token: &str, password: &str) -> Result<Enro
 ///
 /// # Errors
 /// Wrong credentials, a locked or unenrolled account, or a store failure.
-pub fn login(ctx: &Ctx, name: &str, password: &str, second: SecondFactor<'_>) -> Result<LoginOutcome> {
-    let object = format!("user:{name}");
+pub(crate) fn login(ctx: &Ctx, name: &str, password: &str, second: SecondFactor<'_>) -> Result<LoginOutcome> {
+    let object = ObjectRef::User(name.to_owned());
     let now = ctx.now();
-    let refused = || anyhow!("login refused: wrong user name, password or code");
+    let refused = || {
+        anyhow::Error::new(ServiceError::new(
+            ErrorCode::LoginRefused,
+            "login refused: wrong user name, password or code",
+        ))
+    };
     let Ok(user) = ctx.store.user(name) else {
-        ctx.audit_failure_by(name, "login", &object, Outcome::Failure, &anyhow!("unknown user"));
+        ctx.audit_failure_by(name, AuditAction::Login, &object, Outcome::Failure, &anyhow!("unknown user"));
         return Err(refused());
     };
     if user.is_locked() {
-        ctx.audit_failure_by(name, "login", &object, Outcome::Denied, &anyhow!("account locked"));
-        bail!("account {name} is locked: a security administrator must unlock it");
+        ctx.audit_failure_by(name, AuditAction::Login, &object, Outcome::Denied, &anyhow!("account locked"));
+        refuse!(AccountLocked, "account {name} is locked: a security administrator must unlock it");
     }
     let Some(password_hash) = user.password_hash.as_deref() else {
-        ctx.audit_failure_by(name, "login", &object, Outcome::Denied, &anyhow!("not enrolled"));
-        bail!(
+        ctx.audit_failure_by(name, AuditAction::Login, &object, Outcome::Denied, &anyhow!("not enrolled"));
+        refuse!(
+            LoginRefused,
             "account {name} has not enrolled yet: use `kiban user enroll` with the token from your administrator"
         );
     };
@@ -305,8 +351,13 @@ pub fn login(ctx: &Ctx, name: &str, password: &str, second: SecondFactor<'_>) ->
     };
     let (true, Some(factor)) = (password_ok, factor) else {
         let policy = LockoutPolicy::default();
-        let event =
-            ctx.event_by(name, "login", &object, Outcome::Failure, "wrong password or code".to_owned());
+        let event = ctx.event_by(
+            name,
+            AuditAction::Login,
+            &object,
+            Outcome::Failure,
+            "wrong password or code".to_owned(),
+        );
         let failures = ctx.store.record_login_failure(
             name,
             |failures| policy.must_lock(failures).then(|| policy.lock_reason(failures)),
@@ -326,7 +377,7 @@ pub fn login(ctx: &Ctx, name: &str, password: &str, second: SecondFactor<'_>) ->
         name,
         factor,
         &token.hash().to_hex(),
-        ctx.event_by(name, "login", &object, Outcome::Success, detail.to_owned()),
+        ctx.event_by(name, AuditAction::Login, &object, Outcome::Success, detail.to_owned()),
     )?;
     let class = user.password_class.as_deref().and_then(PasswordClass::parse).unwrap_or(PasswordClass::Short);
     let session_policy = SessionPolicy::default();
@@ -341,84 +392,39 @@ pub fn login(ctx: &Ctx, name: &str, password: &str, second: SecondFactor<'_>) ->
     })
 }
 
-/// The session file: `--session-file` (`KIBAN_SESSION_FILE`), or `~/.config/kiban/session`, or
-/// `{data_dir}/.session` when there is no home directory.
-pub fn session_file(ctx: &Ctx) -> PathBuf {
-    if let Some(path) = &ctx.session_file {
-        return path.clone();
-    }
-    match std::env::var_os("HOME").filter(|home| !home.is_empty()) {
-        Some(home) => PathBuf::from(home).join(".config").join("kiban").join("session"),
-        None => ctx.data_dir.join(".session"),
-    }
-}
-
-/// Keeps a session token in the session file (owner-only).
+/// Resolves a session token (as login returned it) to its session: the session must exist, not be ended
+/// or expired, and its account must not be locked. Marks the session used.
 ///
 /// # Errors
-/// When the file cannot be written.
-pub fn save_session(ctx: &Ctx, token: &SecretText) -> Result<PathBuf> {
-    let path = session_file(ctx);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let _ = std::fs::remove_file(&path);
-    crate::keys::write_owner_only(&path, token.expose_secret().as_bytes())
-        .with_context(|| format!("writing the session file {}", path.display()))?;
-    Ok(path)
-}
-
-/// The current session's token: `KIBAN_SESSION`, or the session file.
-fn current_token(ctx: &Ctx) -> Result<SessionToken> {
-    let text = match std::env::var(SESSION_ENV) {
-        Ok(text) if !text.is_empty() => text,
-        _ => {
-            let path = session_file(ctx);
-            std::fs::read_to_string(&path)
-                .map_err(|_| anyhow!("not logged in: run `kiban login --user NAME` first"))?
-        }
+/// A malformed or unknown token ([`ErrorCode::Unauthenticated`]), an ended or expired session
+/// ([`ErrorCode::SessionExpired`]), a locked account ([`ErrorCode::AccountLocked`]).
+pub(crate) fn authenticate_with(ctx: &Ctx, token: &str) -> Result<Session> {
+    let Ok(token) = SessionToken::parse(token.trim()) else {
+        refuse!(Unauthenticated, "the session token is malformed: log in again")
     };
-    SessionToken::parse(text.trim()).map_err(|_| anyhow!("the session token is malformed: log in again"))
-}
-
-/// Resolves the current session to its user: the session must exist, not be ended or expired, and its
-/// account must not be locked. Marks the session used.
-///
-/// # Errors
-/// Not logged in, or the session is no longer valid.
-pub fn authenticate(ctx: &Ctx) -> Result<Principal> {
-    authenticate_token(ctx, &current_token(ctx)?)
-}
-
-/// [`authenticate`] with a given session token (as `kiban login` returned it).
-///
-/// # Errors
-/// A malformed token, or a session that is no longer valid.
-pub fn authenticate_with(ctx: &Ctx, token: &str) -> Result<Principal> {
-    let token = SessionToken::parse(token.trim())
-        .map_err(|_| anyhow!("the session token is malformed: log in again"))?;
-    authenticate_token(ctx, &token)
-}
-
-fn authenticate_token(ctx: &Ctx, token: &SessionToken) -> Result<Principal> {
     let hash = token.hash().to_hex();
-    let session = ctx.store.session(&hash)?.ok_or_else(|| anyhow!("the session is unknown: log in again"))?;
+    let Some(session) = ctx.store.session(&hash)? else {
+        refuse!(Unauthenticated, "the session is unknown: log in again")
+    };
     if session.ended_at.is_some() {
-        bail!("the session has ended: log in again");
+        refuse!(SessionExpired, "the session has ended: log in again");
     }
     let now = ctx.now();
-    kiban_auth::session_valid(session.created_at, session.last_seen_at, now, &SessionPolicy::default())
-        .map_err(|problem| anyhow!("{problem}: log in again"))?;
+    if let Err(problem) =
+        kiban_auth::session_valid(session.created_at, session.last_seen_at, now, &SessionPolicy::default())
+    {
+        refuse!(SessionExpired, "{problem}: log in again");
+    }
     let user = ctx.store.user(&session.user)?;
     if user.is_locked() {
-        bail!("account {} is locked: a security administrator must unlock it", user.name);
+        refuse!(AccountLocked, "account {} is locked: a security administrator must unlock it", user.name);
     }
     ctx.store.touch_session(&hash, now)?;
-    Ok(Principal { user: user.name.clone(), roles: roles_of(&user) })
+    Ok(Session { user: user.name.clone(), roles: roles_of(&user), token_hash: hash })
 }
 
 /// Whether the principal's password has expired (then only a password change is allowed).
-fn password_expired(ctx: &Ctx, principal: &Principal) -> Result<bool> {
+fn password_expired(ctx: &Ctx, principal: &Session) -> Result<bool> {
     let user = ctx.store.user(&principal.user)?;
     let class = user.password_class.as_deref().and_then(PasswordClass::parse).unwrap_or(PasswordClass::Short);
     Ok(user
@@ -431,9 +437,10 @@ fn password_expired(ctx: &Ctx, principal: &Principal) -> Result<bool> {
 ///
 /// # Errors
 /// The refusal.
-pub fn authorize(ctx: &Ctx, principal: &Principal, action: Action) -> Result<()> {
+pub(crate) fn authorize(ctx: &Ctx, principal: &Session, action: Action) -> Result<()> {
     if password_expired(ctx, principal)? {
-        bail!(
+        refuse!(
+            PasswordExpired,
             "your password has expired (2 months for passwords under 13 characters): change it with `kiban user passwd`"
         );
     }
@@ -446,9 +453,15 @@ pub fn authorize(ctx: &Ctx, principal: &Principal, action: Action) -> Result<()>
         principal.user,
         if principal.roles.is_empty() { "none".to_owned() } else { role_names(&principal.roles).join(", ") }
     );
-    ctx.audit_failure_by(&principal.user, action.name(), "authorization", Outcome::Denied, &error);
+    ctx.audit_failure_by(
+        &principal.user,
+        AuditAction::Refused(action),
+        &ObjectRef::Authorization,
+        Outcome::Denied,
+        &error,
+    );
     after_command(ctx, principal, action.name(), EventOutcome::Refused, 0)?;
-    Err(error)
+    Err(anyhow::Error::new(ServiceError::new(ErrorCode::Forbidden, error.to_string())))
 }
 
 /// The anomaly policy of this data directory: `{data_dir}/security.toml`, else the defaults.
@@ -512,9 +525,9 @@ pub fn anomaly_policy(data_dir: &Path) -> Result<AnomalyPolicy> {
 ///
 /// # Errors
 /// A store failure, or a malformed `security.toml`.
-pub fn after_command(
+pub(crate) fn after_command(
     ctx: &Ctx,
-    principal: &Principal,
+    principal: &Session,
     action: &str,
     outcome: EventOutcome,
     rows: u64,
@@ -561,8 +574,8 @@ pub fn after_command(
         if !user.is_locked() {
             let event = ctx.event_by(
                 "kiban-anomaly",
-                "security.lock",
-                &format!("user:{}", principal.user),
+                AuditAction::SecurityLock,
+                &ObjectRef::User(principal.user.clone()),
                 Outcome::Success,
                 reason.clone(),
             );
@@ -592,13 +605,18 @@ fn alert(ctx: &Ctx, user: &str, kind: &str, reason: &str) {
 ///
 /// # Errors
 /// A wrong current password, a refused new one, or a store failure.
-pub fn change_password(ctx: &Ctx, principal: &Principal, current: &str, new: &str) -> Result<PasswordClass> {
+pub(crate) fn change_password(
+    ctx: &Ctx,
+    principal: &Session,
+    current: &str,
+    new: &str,
+) -> Result<PasswordClass> {
     let user = ctx.store.user(&principal.user)?;
-    let object = format!("user:{}", principal.user);
+    let object = ObjectRef::User(principal.user.clone());
     if !user.password_hash.as_deref().is_some_and(|hash| kiban_auth::verify_password(current, hash)) {
         ctx.audit_failure_by(
             &principal.user,
-            "user.passwd",
+            AuditAction::UserPasswd,
             &object,
             Outcome::Denied,
             &anyhow!("wrong current password"),
@@ -613,7 +631,7 @@ pub fn change_password(ctx: &Ctx, principal: &Principal, current: &str, new: &st
     let hash = kiban_auth::hash_password(new, random()?)?;
     let event = ctx.event_by(
         &principal.user,
-        "user.passwd",
+        AuditAction::UserPasswd,
         &object,
         Outcome::Success,
         format!("password class {}", class.name()),
@@ -627,15 +645,20 @@ pub fn change_password(ctx: &Ctx, principal: &Principal, current: &str, new: &st
 ///
 /// # Errors
 /// Not allowed (own account, no identity check), or a store failure.
-pub fn reset_user(ctx: &Ctx, admin: &Principal, name: &str, identity_check: &str) -> Result<EnrollmentToken> {
+pub(crate) fn reset_user(
+    ctx: &Ctx,
+    admin: &Session,
+    name: &str,
+    identity_check: &str,
+) -> Result<EnrollmentToken> {
     kiban_auth::check_admin_reset(&admin.user, &admin.roles, name, identity_check)?;
     ctx.store.user(name)?;
     let token = SessionToken::from_bytes(random()?).to_text();
     let expires_at = ctx.now() + ENROLLMENT_VALIDITY;
     let event = ctx.event_by(
         &admin.user,
-        "user.reset",
-        &format!("user:{name}"),
+        AuditAction::UserReset,
+        &ObjectRef::User(name.to_owned()),
         Outcome::Success,
         format!("identity check: {identity_check}"),
     );
@@ -647,12 +670,17 @@ pub fn reset_user(ctx: &Ctx, admin: &Principal, name: &str, identity_check: &str
 ///
 /// # Errors
 /// No reason given, or a store failure.
-pub fn lock_user(ctx: &Ctx, admin: &Principal, name: &str, reason: &str) -> Result<()> {
+pub(crate) fn lock_user(ctx: &Ctx, admin: &Session, name: &str, reason: &str) -> Result<()> {
     if reason.trim().is_empty() {
         bail!("give a --reason for locking {name}");
     }
-    let event =
-        ctx.event_by(&admin.user, "user.lock", &format!("user:{name}"), Outcome::Success, reason.to_owned());
+    let event = ctx.event_by(
+        &admin.user,
+        AuditAction::UserLock,
+        &ObjectRef::User(name.to_owned()),
+        Outcome::Success,
+        reason.to_owned(),
+    );
     ctx.store.lock_user(name, reason, event)?;
     Ok(())
 }
@@ -661,12 +689,12 @@ pub fn lock_user(ctx: &Ctx, admin: &Principal, name: &str, reason: &str) -> Resu
 ///
 /// # Errors
 /// Not allowed (own account, no reason), or a store failure.
-pub fn unlock_user(ctx: &Ctx, admin: &Principal, name: &str, reason: &str) -> Result<()> {
+pub(crate) fn unlock_user(ctx: &Ctx, admin: &Session, name: &str, reason: &str) -> Result<()> {
     kiban_auth::check_unlock(&admin.user, &admin.roles, name, reason)?;
     let event = ctx.event_by(
         &admin.user,
-        "user.unlock",
-        &format!("user:{name}"),
+        AuditAction::UserUnlock,
+        &ObjectRef::User(name.to_owned()),
         Outcome::Success,
         reason.to_owned(),
     );
@@ -687,19 +715,24 @@ pub fn unlock_user(ctx: &Ctx, admin: &Principal, name: &str, reason: &str) -> Re
 /// No reason, a key that is not this deployment's KEK, an account that is not a locked security
 /// administrator, a lock set by an administrator, another security administrator who can unlock instead,
 /// or a store failure.
-pub fn break_glass_unlock(ctx: &Ctx, name: &str, key: &kiban_crypto::SecretKey, reason: &str) -> Result<()> {
+pub(crate) fn break_glass_unlock(
+    ctx: &Ctx,
+    name: &str,
+    key: &kiban_crypto::SecretKey,
+    reason: &str,
+) -> Result<()> {
     if reason.trim().is_empty() {
         bail!("give a --reason for the break-glass unlock (it is kept in the audit log)");
     }
-    let object = format!("user:{name}");
+    let object = ObjectRef::User(name.to_owned());
     if let Err(error) = check_break_glass(ctx, name, key) {
-        ctx.audit_failure_by("break-glass", "user.break-glass", &object, Outcome::Denied, &error);
+        ctx.audit_failure_by("break-glass", AuditAction::UserBreakGlass, &object, Outcome::Denied, &error);
         return Err(error);
     }
     let detail = format!("break-glass with the key-encryption key; reason: {reason}");
     ctx.store.unlock_user(
         name,
-        ctx.event_by("break-glass", "user.break-glass", &object, Outcome::Success, detail),
+        ctx.event_by("break-glass", AuditAction::UserBreakGlass, &object, Outcome::Success, detail),
     )?;
     alert(ctx, name, "break-glass unlock", reason);
     Ok(())
@@ -717,9 +750,9 @@ fn check_break_glass(ctx: &Ctx, name: &str, key: &kiban_crypto::SecretKey) -> Re
     }
     // The deployment key this process opened must be the one the database's secrets were sealed under.
     open_totp(ctx, &user).map_err(|_| not_the_kek())?;
-    let object = format!("user:{name}");
+    let object = ObjectRef::User(name.to_owned());
     let last_lock_change = ctx.store.audit_entries()?.into_iter().rev().find(|entry| {
-        entry.event.object == object
+        entry.event.object == object.to_string()
             && matches!(
                 entry.event.action.as_str(),
                 "user.lock" | "user.unlock" | "security.lock" | "user.break-glass" | "user.reset"
@@ -757,7 +790,7 @@ fn check_break_glass(ctx: &Ctx, name: &str, key: &kiban_crypto::SecretKey) -> Re
 ///
 /// # Errors
 /// Own account, unknown role, or a store failure.
-pub fn set_roles(ctx: &Ctx, admin: &Principal, name: &str, roles: &[String]) -> Result<Vec<Role>> {
+pub(crate) fn set_roles(ctx: &Ctx, admin: &Session, name: &str, roles: &[String]) -> Result<Vec<Role>> {
     if admin.user.eq_ignore_ascii_case(name) {
         bail!("administrators may not change their own roles; another security administrator must");
     }
@@ -765,8 +798,8 @@ pub fn set_roles(ctx: &Ctx, admin: &Principal, name: &str, roles: &[String]) -> 
     let names = role_names(&roles);
     let event = ctx.event_by(
         &admin.user,
-        "user.roles",
-        &format!("user:{name}"),
+        AuditAction::UserRoles,
+        &ObjectRef::User(name.to_owned()),
         Outcome::Success,
         format!("roles={}", names.join(",")),
     );
@@ -774,25 +807,26 @@ pub fn set_roles(ctx: &Ctx, admin: &Principal, name: &str, roles: &[String]) -> 
     Ok(roles)
 }
 
-/// `kiban logout`: ends the current session and removes the session file.
+/// Ends the session of `token` (logout). Returns whose it was.
 ///
 /// # Errors
-/// Not logged in, or a store failure.
-pub fn logout(ctx: &Ctx) -> Result<String> {
-    let token = current_token(ctx)?;
+/// A malformed or unknown token, or a store failure.
+pub(crate) fn logout(ctx: &Ctx, token: &str) -> Result<String> {
+    let Ok(token) = SessionToken::parse(token.trim()) else {
+        refuse!(Unauthenticated, "the session token is malformed")
+    };
     let hash = token.hash().to_hex();
-    let session = ctx.store.session(&hash)?.ok_or_else(|| anyhow!("the session is unknown"))?;
+    let Some(session) = ctx.store.session(&hash)? else { refuse!(Unauthenticated, "the session is unknown") };
     ctx.store.end_session(
         &hash,
         ctx.event_by(
             &session.user,
-            "logout",
-            &format!("user:{}", session.user),
+            AuditAction::Logout,
+            &ObjectRef::User(session.user.clone()),
             Outcome::Success,
             String::new(),
         ),
     )?;
-    let _ = std::fs::remove_file(session_file(ctx));
     Ok(session.user)
 }
 
@@ -801,9 +835,9 @@ pub fn logout(ctx: &Ctx) -> Result<String> {
 ///
 /// # Errors
 /// A key under neither KEK, or a file failure.
-pub fn rotate_keys(
+pub(crate) fn rotate_keys(
     ctx: &Ctx,
-    admin: &Principal,
+    admin: &Session,
     new_kek: &SecretKey,
 ) -> Result<(kiban_store::Rotation, String)> {
     let keys = ctx.store.keys()?;
@@ -816,7 +850,13 @@ pub fn rotate_keys(
         rotation.rewrapped,
         rotation.already_current
     );
-    ctx.store.append_audit(ctx.event_by(&admin.user, "keys.rotate", "keystore", Outcome::Success, detail))?;
+    ctx.store.append_audit(ctx.event_by(
+        &admin.user,
+        AuditAction::KeysRotate,
+        &ObjectRef::Keystore,
+        Outcome::Success,
+        detail,
+    ))?;
     let note = match crate::keys::kek_source(&ctx.data_dir) {
         crate::keys::KekSource::File(path) if std::env::var_os("KIBAN_KEY_FILE").is_none() => {
             crate::keys::replace_key_file(&path, new_kek)?;
@@ -845,9 +885,9 @@ pub struct DeletionOutcome {
 ///
 /// # Errors
 /// An unknown batch, no reason, or a store or file failure.
-pub fn delete_batch(
+pub(crate) fn delete_batch(
     ctx: &Ctx,
-    admin: &Principal,
+    admin: &Session,
     batch: kiban_store::BatchId,
     reason: &str,
 ) -> Result<DeletionOutcome> {
@@ -855,7 +895,7 @@ pub fn delete_batch(
         bail!("give a --reason for the deletion (it is kept in the deletion record for 3 years)");
     }
     let info = ctx.store.batch(batch)?;
-    let object = format!("batch:{batch}");
+    let object = ObjectRef::Batch(batch.0);
     let receipt_persons = ctx
         .store
         .receipts()?
@@ -864,7 +904,7 @@ pub fn delete_batch(
         .map_or(0, |receipt| receipt.n_persons);
     let now = ctx.now();
     let record = DeletionRecord {
-        object: object.clone(),
+        object: object.to_string(),
         deleted_on: now.date_naive(),
         items: kiban_columnar::RECORD_TABLES.iter().map(|table| (*table).to_owned()).collect(),
         n_persons: receipt_persons,
@@ -876,9 +916,9 @@ pub fn delete_batch(
     let detail = format!("provider {}, {} persons; reason: {reason}", info.provider, receipt_persons);
     ctx.store.record_deletion(
         &record,
-        ctx.event_by(&admin.user, "delete.batch", &object, Outcome::Success, detail),
+        ctx.event_by(&admin.user, AuditAction::DeleteBatch, &object, Outcome::Success, detail),
     )?;
-    let key_destroyed = ctx.store.keys()?.keystore.destroy(&object)?;
+    let key_destroyed = ctx.store.keys()?.keystore.destroy(&object.to_string())?;
     let dir = ctx.store.batch_vault_dir(batch);
     let mut files_removed = 0;
     if dir.exists() {
@@ -886,7 +926,7 @@ pub fn delete_batch(
             std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))?.count();
         std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
     }
-    Ok(DeletionOutcome { object, key_destroyed, files_removed })
+    Ok(DeletionOutcome { object: object.to_string(), key_destroyed, files_removed })
 }
 
 /// `kiban delete release ID`: records the deletion (Rule 19), destroys the release's data key (if it has
@@ -894,9 +934,9 @@ pub fn delete_batch(
 ///
 /// # Errors
 /// An unknown release, no reason, or a store or file failure.
-pub fn delete_release(
+pub(crate) fn delete_release(
     ctx: &Ctx,
-    admin: &Principal,
+    admin: &Session,
     release_id: &str,
     reason: &str,
 ) -> Result<DeletionOutcome> {
@@ -910,10 +950,10 @@ pub fn delete_release(
         .find(|release| release.record.release_id == release_id)
         .ok_or_else(|| anyhow!("release {release_id} does not exist"))?
         .record;
-    let object = format!("release:{release_id}");
+    let object = ObjectRef::Release(release_id.to_string());
     let now = ctx.now();
     let record = DeletionRecord {
-        object: object.clone(),
+        object: object.to_string(),
         deleted_on: now.date_naive(),
         items: release.items.clone(),
         n_persons: release.n_persons,
@@ -925,16 +965,16 @@ pub fn delete_release(
     let detail = format!("{} persons; reason: {reason}", release.n_persons);
     ctx.store.record_deletion(
         &record,
-        ctx.event_by(&admin.user, "delete.release", &object, Outcome::Success, detail),
+        ctx.event_by(&admin.user, AuditAction::DeleteRelease, &object, Outcome::Success, detail),
     )?;
-    let key_destroyed = ctx.store.keys()?.keystore.destroy(&object)?;
+    let key_destroyed = ctx.store.keys()?.keystore.destroy(&object.to_string())?;
     let dir = ctx.data_dir.join("releases").join(release_id);
     let mut files_removed = 0;
     if dir.exists() {
         files_removed = walk_count(&dir);
         std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
     }
-    Ok(DeletionOutcome { object, key_destroyed, files_removed })
+    Ok(DeletionOutcome { object: object.to_string(), key_destroyed, files_removed })
 }
 
 fn walk_count(dir: &Path) -> usize {
@@ -944,4 +984,107 @@ fn walk_count(dir: &Path) -> usize {
             .map(|entry| if entry.path().is_dir() { walk_count(&entry.path()) } else { 1 })
             .sum()
     })
+}
+
+/// The operations that run before (or without) a session: each returns what the user is shown once.
+impl crate::App {
+    /// `kiban init`: the first security administrator, enrolled at once. Refused once any account exists.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Conflict`] when accounts exist; a refused name or password.
+    pub fn init_admin(
+        &self,
+        name: &str,
+        display_name: &str,
+        password: &str,
+    ) -> Result<EnrollmentOutcome, ServiceError> {
+        Ok(init_admin(&self.as_actor(name), name, display_name, password)?)
+    }
+
+    /// A user sets their password with their enrollment token and receives their TOTP secret and
+    /// recovery codes.
+    ///
+    /// # Errors
+    /// A wrong or expired token, a refused password.
+    pub fn enroll(&self, name: &str, token: &str, password: &str) -> Result<EnrollmentOutcome, ServiceError> {
+        Ok(enroll(&self.as_actor(name), name, token, password)?)
+    }
+
+    /// Password and second factor: a session token on success (shown once). Failures are counted and
+    /// lock the account at the lockout limit; the message never says which factor was wrong.
+    ///
+    /// # Errors
+    /// [`ErrorCode::LoginRefused`], [`ErrorCode::AccountLocked`].
+    pub fn login(
+        &self,
+        name: &str,
+        password: &str,
+        second: SecondFactor<'_>,
+    ) -> Result<LoginOutcome, ServiceError> {
+        Ok(login(&self.as_actor(name), name, password, second)?)
+    }
+
+    /// The session of a token: the only way to get a [`Session`].
+    ///
+    /// # Errors
+    /// [`ErrorCode::Unauthenticated`], [`ErrorCode::SessionExpired`], [`ErrorCode::AccountLocked`].
+    pub fn authenticate(&self, token: &str) -> Result<Session, ServiceError> {
+        Ok(authenticate_with(&self.as_actor("anonymous"), token)?)
+    }
+
+    /// Ends the session of `token`; returns whose it was.
+    ///
+    /// # Errors
+    /// An unknown token, a store failure.
+    pub fn logout(&self, token: &str) -> Result<String, ServiceError> {
+        Ok(logout(&self.as_actor("anonymous"), token)?)
+    }
+
+    /// A user changes their own password (allowed with an expired one).
+    ///
+    /// # Errors
+    /// A wrong current password, a refused new one.
+    pub fn change_password(
+        &self,
+        session: &Session,
+        current: &str,
+        new: &str,
+    ) -> Result<PasswordClass, ServiceError> {
+        Ok(change_password(&self.as_actor(&session.user), session, current, new)?)
+    }
+
+    /// Break-glass: unlocks the last security administrator when no other can, proving authority with the
+    /// KEK itself (audited and alerted).
+    ///
+    /// # Errors
+    /// A key that is not this deployment's KEK, or an account not eligible.
+    pub fn break_glass_unlock(&self, name: &str, key: &SecretKey, reason: &str) -> Result<(), ServiceError> {
+        Ok(break_glass_unlock(&self.as_actor("break-glass"), name, key, reason)?)
+    }
+
+    /// Records what `session` did outside the service (a download a frontend served) and runs the anomaly
+    /// rules over the user's last 24 hours; an anomaly locks the account. Returns the anomalies found.
+    ///
+    /// # Errors
+    /// A store failure, or a malformed `security.toml`.
+    pub fn report_activity(
+        &self,
+        session: &Session,
+        action: &str,
+        outcome: EventOutcome,
+        rows: u64,
+    ) -> Result<Vec<kiban_auth::Anomaly>, ServiceError> {
+        Ok(after_command(&self.as_actor(&session.user), session, action, outcome, rows)?)
+    }
+
+    /// Records a refused break-glass attempt whose key file did not even read.
+    pub fn audit_break_glass_refusal(&self, name: &str, error: &ServiceError) {
+        self.as_actor("break-glass").audit_failure_by(
+            "break-glass",
+            AuditAction::UserBreakGlass,
+            &ObjectRef::User(name.to_owned()),
+            Outcome::Denied,
+            &anyhow!("{error}"),
+        );
+    }
 }

@@ -20,29 +20,27 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
-use clap::Args;
 use kiban_audit::Outcome;
 use kiban_crypto::{LinkageHmac, LinkageOneWay};
 use kiban_linkage::normalize::{normalize_insurer_number, normalize_kana, normalize_symbol_number};
 use kiban_model::{LocalPatientId, PatientRecord, ProviderCode, Sex};
 use kiban_store::{LinkageExport, LinkageExportRow};
 
-use crate::Ctx;
+use crate::app::Ctx;
+use crate::audit_ref::{AuditAction, ObjectRef};
 use crate::link::load_vault;
 use crate::optout::OptoutMatcher;
 
-#[derive(Args, Debug, Clone)]
-pub struct LinkageExportArgs {
+#[derive(Debug, Clone)]
+pub struct LinkageExportRequest {
     /// Where to write the material (CSV: row_id,hash). Must not exist yet.
-    #[arg(long)]
     pub out: PathBuf,
     /// The keyed one-way function, by name.
-    #[arg(long, default_value = LinkageHmac::NAME)]
     pub algorithm: String,
 }
 
-#[derive(Args, Debug, Clone)]
-pub struct LinkageImportArgs {
+#[derive(Debug, Clone)]
+pub struct LinkageImportRequest {
     /// The answer file: CSV with the columns row_id and provision_id (提供用ID).
     pub file: PathBuf,
 }
@@ -117,7 +115,10 @@ fn canonical_identity(records: &[&PatientRecord]) -> Option<String> {
 /// # Errors
 /// No linked persons, an unknown algorithm, an existing `--out`, or a store or file failure. The export
 /// is on record (rows and audit entry) before the file takes its name.
-pub fn export_linkage_material(ctx: &Ctx, args: &LinkageExportArgs) -> Result<LinkageExportOutcome> {
+pub(crate) fn export_linkage_material(
+    ctx: &Ctx,
+    args: &LinkageExportRequest,
+) -> Result<LinkageExportOutcome> {
     anyhow::ensure!(
         !args.out.exists(),
         "{} exists: choose another --out (an export is never overwritten)",
@@ -172,14 +173,14 @@ pub fn export_linkage_material(ctx: &Ctx, args: &LinkageExportArgs) -> Result<Li
         rows,
         created_at: ctx.now(),
     };
-    let object = format!("linkage-export:{export_id}");
+    let object = ObjectRef::LinkageExport(export_id.clone());
     if let Err(error) = ctx.store.record_linkage_export(
         &export,
-        ctx.event("linkage_material.export", &object, Outcome::Success, detail),
+        ctx.event(AuditAction::LinkageMaterialExport, &object, Outcome::Success, detail),
     ) {
         let _ = fs::remove_file(&staging);
         let error = anyhow::Error::new(error).context(format!("recording linkage export {export_id}"));
-        ctx.audit_failure("linkage_material.export", &object, Outcome::Failure, &error);
+        ctx.audit_failure(AuditAction::LinkageMaterialExport, &object, Outcome::Failure, &error);
         return Err(error);
     }
     fs::rename(&staging, &args.out).with_context(|| format!("publishing {}", args.out.display()))?;
@@ -207,19 +208,21 @@ fn write_material(path: &Path, rows: &[LinkageExportRow], hashes: &[String]) -> 
 /// # Errors
 /// An unreadable file, a missing column or empty value (named by line), a row ID never exported or
 /// given twice, or a store failure.
-pub fn import_linkage_material(ctx: &Ctx, args: &LinkageImportArgs) -> Result<usize> {
-    let object = "provision-ids";
+pub(crate) fn import_linkage_material(ctx: &Ctx, args: &LinkageImportRequest) -> Result<usize> {
+    let object = &ObjectRef::ProvisionIds;
     let result = read_answers(&args.file).and_then(|pairs| {
         let detail = format!("{} provision IDs from {}", pairs.len(), args.file.display());
         ctx.store
             .import_provision_ids(
                 &pairs,
                 ctx.now(),
-                ctx.event("linkage_material.import", object, Outcome::Success, detail),
+                ctx.event(AuditAction::LinkageMaterialImport, object, Outcome::Success, detail),
             )
             .map_err(anyhow::Error::new)
     });
-    result.inspect_err(|error| ctx.audit_failure("linkage_material.import", object, Outcome::Failure, error))
+    result.inspect_err(|error| {
+        ctx.audit_failure(AuditAction::LinkageMaterialImport, object, Outcome::Failure, error)
+    })
 }
 
 fn read_answers(path: &Path) -> Result<Vec<(String, String)>> {
@@ -248,19 +251,4 @@ fn read_answers(path: &Path) -> Result<Vec<(String, String)>> {
         pairs.push((value(row_column, "row_id")?, value(provision_column, "provision_id")?));
     }
     Ok(pairs)
-}
-
-pub(crate) fn print_export(outcome: &LinkageExportOutcome) {
-    println!(
-        "linkage export {}: {} rows written to {}",
-        outcome.export_id,
-        outcome.n_rows,
-        outcome.out.display()
-    );
-    if outcome.n_incomplete > 0 {
-        println!("  {} persons left out: no kana name or birth date", outcome.n_incomplete);
-    }
-    if outcome.n_opted_out > 0 {
-        println!("  {} persons left out: opted out", outcome.n_opted_out);
-    }
 }

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
-use clap::Args;
 use kiban_audit::Outcome;
 use kiban_columnar::CompactRecords;
 use kiban_crypto::{DateShiftKey, PseudonymKey};
@@ -14,83 +13,56 @@ use kiban_engine::policy::Recipient;
 use kiban_engine::{LinkedRecords, Mode, ProcessInputs, ReleaseKeys, ReleasePolicy};
 use kiban_model::NaiveDate;
 use kiban_release::{AtRest, ReportContext};
-use kiban_store::{LedgerEntry, PersonLink, ReleaseRecord};
+use kiban_store::{LedgerEntry, PersonLink, ReleaseRecord, ReleaseState};
 
-use crate::Ctx;
+use crate::app::Ctx;
+use crate::audit_ref::{AuditAction, ObjectRef};
+use crate::error::refuse;
 use crate::link::load_vault_compact;
 use crate::optout::OptoutMatcher;
 
-#[derive(Args, Debug, Clone, Default)]
-pub struct ReleaseArgs {
-    /// The release policy (TOML; see docs/release-policy.md): recipient, mode, cohort, columns and their
-    /// actions. Without it, an anonymized release of every table with the default treatments is made for
-    /// the recipient given by --recipient-name and --recipient-address.
-    #[arg(long, value_name = "FILE")]
-    pub policy: Option<PathBuf>,
-    /// 提供先の氏名又は名称: the recipient's name (without --policy).
-    #[arg(long, required_unless_present = "policy", conflicts_with = "policy")]
-    pub recipient_name: Option<String>,
-    /// 提供先の住所: the recipient's address (without --policy).
-    #[arg(long, required_unless_present = "policy", conflicts_with = "policy")]
-    pub recipient_address: Option<String>,
-    /// Every combination of person-level quasi-identifiers is shared by at least k persons (without
-    /// --policy; a policy sets `privacy.k`).
-    #[arg(long, conflicts_with = "policy")]
-    pub k: Option<usize>,
-    /// Largest share of persons that may be suppressed to reach k, 0.0 to 1.0 (without --policy).
-    #[arg(long, conflicts_with = "policy")]
-    pub suppression_limit: Option<f64>,
-    /// The date ages are computed at; the policy's, or today.
-    #[arg(long)]
+/// A release to make: the parsed policy (recipient, mode, cohort, columns and their actions, privacy
+/// models), and the date ages are computed at when the policy gives none.
+#[derive(Debug, Clone)]
+pub struct ReleaseRequest {
+    pub policy: ReleasePolicy,
     pub reference_date: Option<NaiveDate>,
 }
 
-impl ReleaseArgs {
-    /// The policy this release follows: the file's, or the default one built from the flags.
+impl ReleaseRequest {
+    /// An anonymized release of every table with the default treatments, for `recipient`, with
+    /// k-anonymity `k` and a suppression limit when given.
     ///
     /// # Errors
-    /// An unreadable policy file, or every problem in it (line and key named).
-    pub fn policy(&self) -> Result<ReleasePolicy> {
-        let mut policy = match &self.policy {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("reading the release policy {}", path.display()))?;
-                let mut policy = ReleasePolicy::parse(&text)
-                    .with_context(|| format!("release policy {}", path.display()))?;
-                // Hierarchy files are named relative to the policy file.
-                let base = path.parent().unwrap_or_else(|| Path::new("."));
-                for file in policy.hierarchy_files() {
-                    let rows = crate::anonymize::read_arx_rows(&base.join(&file))
-                        .with_context(|| format!("release policy {}", path.display()))?;
-                    policy
-                        .attach_hierarchy(&file, &rows)
-                        .with_context(|| format!("release policy {}", path.display()))?;
-                }
-                policy
+    /// [`crate::ErrorCode::InvalidRequest`]: k below 2, a limit outside 0.0–1.0.
+    pub fn default_anonymized(
+        recipient: Recipient,
+        k: Option<usize>,
+        suppression_limit: Option<f64>,
+    ) -> Result<ReleaseRequest, crate::ServiceError> {
+        let invalid = |message: &str| crate::ServiceError::new(crate::ErrorCode::InvalidRequest, message);
+        let mut policy = ReleasePolicy::default_anonymized(recipient);
+        if let Some(k) = k {
+            if k < 2 {
+                return Err(invalid("k must be at least 2"));
             }
-            None => {
-                let mut policy = ReleasePolicy::default_anonymized(Recipient {
-                    name: self.recipient_name.clone().unwrap_or_default(),
-                    address: self.recipient_address.clone().unwrap_or_default(),
-                });
-                if let Some(k) = self.k {
-                    anyhow::ensure!(k >= 2, "--k must be at least 2");
-                    policy.privacy.set_k(k);
-                }
-                if let Some(limit) = self.suppression_limit {
-                    anyhow::ensure!(
-                        (0.0..=1.0).contains(&limit),
-                        "--suppression-limit must be between 0.0 and 1.0"
-                    );
-                    policy.privacy.suppression_limit = limit;
-                }
-                policy
+            policy.privacy.set_k(k);
+        }
+        if let Some(limit) = suppression_limit {
+            if !(0.0..=1.0).contains(&limit) {
+                return Err(invalid("the suppression limit must be between 0.0 and 1.0"));
             }
-        };
+            policy.privacy.suppression_limit = limit;
+        }
+        Ok(ReleaseRequest { policy, reference_date: None })
+    }
+
+    fn policy(&self) -> ReleasePolicy {
+        let mut policy = self.policy.clone();
         if let Some(date) = self.reference_date {
             policy.reference_date = Some(date);
         }
-        Ok(policy)
+        policy
     }
 }
 
@@ -117,8 +89,8 @@ pub struct ReleaseOutcome {
 /// # Errors
 /// No linked persons, no transformation reaching k-anonymity, or a store or file failure. On error no
 /// release folder is published and no ledger line is written.
-pub fn release(ctx: &Ctx, args: &ReleaseArgs) -> Result<ReleaseOutcome> {
-    let policy = args.policy()?;
+pub(crate) fn release(ctx: &Ctx, args: &ReleaseRequest) -> Result<ReleaseOutcome> {
+    let policy = args.policy();
     // The vault's records held compactly, so a million persons fit in a few GiB (see CompactRecords).
     let records = load_vault_compact(ctx)?;
     let person_links = ctx.store.person_links()?;
@@ -135,11 +107,34 @@ pub fn release(ctx: &Ctx, args: &ReleaseArgs) -> Result<ReleaseOutcome> {
         .map(|(person_id, records)| LinkedRecords { person_id: person_id.to_owned(), records })
         .collect();
     drop(person_links);
-    let (n_records, n_persons) = (records.n_records(), persons.len());
 
-    let release_number = ctx.store.next_release_number()?;
-    let release_id = format!("R{release_number:04}");
-    let object = format!("release:{release_id}");
+    // The ID is reserved before any work, so a concurrent release cannot take it or its staging folder.
+    let (_, release_id) = ctx.store.reserve_release(&ctx.actor, ctx.now())?;
+    let result = make_release(ctx, &policy, records, persons, n_persons_excluded, &release_id);
+    if result.is_err() {
+        if let Err(error) =
+            ctx.store.set_release_state(&release_id, ReleaseState::Failed, &ctx.actor, ctx.now())
+        {
+            tracing::error!(%error, "could not record a failed release's state");
+        }
+        let staging = ctx.data_dir.join("releases").join(format!(".staging-{release_id}"));
+        let _ = std::fs::remove_dir_all(staging);
+    }
+    result
+}
+
+fn make_release(
+    ctx: &Ctx,
+    policy: &ReleasePolicy,
+    records: CompactRecords,
+    persons: Vec<LinkedRecords>,
+    n_persons_excluded: usize,
+    release_id: &str,
+) -> Result<ReleaseOutcome> {
+    let release_id = release_id.to_owned();
+    let (n_records, n_persons) = (records.n_records(), persons.len());
+    let object_ref = ObjectRef::Release(release_id.clone());
+    let object = object_ref.to_string();
     let master = &ctx.store.keys()?.root;
     let keys = ReleaseKeys {
         pseudonym: PseudonymKey::derive_from(master, release_id.as_bytes()),
@@ -156,11 +151,11 @@ pub fn release(ctx: &Ctx, args: &ReleaseArgs) -> Result<ReleaseOutcome> {
         );
     }
     let inputs = ProcessInputs { release_date: provided_on, provision_ids: &provision_ids };
-    let dataset = match kiban_engine::process_records(records, persons, &policy, &keys, &inputs) {
+    let dataset = match kiban_engine::process_records(records, persons, policy, &keys, &inputs) {
         Ok(dataset) => dataset,
         Err(error) => {
             let error = anyhow::Error::new(error).context(format!("processing release {release_id}"));
-            ctx.audit_failure("release.process", &object, Outcome::Failure, &error);
+            ctx.audit_failure(AuditAction::ReleaseProcess, &object_ref, Outcome::Failure, &error);
             return Err(error);
         }
     };
@@ -212,7 +207,7 @@ pub fn release(ctx: &Ctx, args: &ReleaseArgs) -> Result<ReleaseOutcome> {
             manifest_sha256: manifest.sha256()?,
             created_at: now,
         },
-        ctx.event("release.write", &object, Outcome::Success, detail),
+        ctx.event(AuditAction::ReleaseWrite, &object_ref, Outcome::Success, detail),
     )?;
     let dir = releases.join(&release_id);
     kiban_release::publish(&staging, &dir)?;
@@ -277,16 +272,24 @@ pub struct ExportOutcome {
 /// # Errors
 /// An unknown or deleted release, a folder that exists, a file that does not open or does not match the
 /// manifest (the partial copy is removed), or a store failure.
-pub fn export(ctx: &Ctx, release_id: &str, to: &Path) -> Result<ExportOutcome> {
+pub(crate) fn export(ctx: &Ctx, release_id: &str, to: &Path) -> Result<ExportOutcome> {
     let release = ctx
         .store
         .releases()?
         .into_iter()
         .find(|release| release.record.release_id == release_id)
-        .ok_or_else(|| anyhow::anyhow!("release {release_id} does not exist (see `kiban ledger`)"))?
+        .ok_or_else(|| {
+            anyhow::Error::new(crate::ServiceError::new(
+                crate::ErrorCode::NotFound,
+                format!("release {release_id} does not exist (see `kiban ledger`)"),
+            ))
+        })?
         .record;
-    let object = format!("release:{release_id}");
-    anyhow::ensure!(!ctx.store.is_deleted(&object)?, "release {release_id} was deleted");
+    let object_ref = ObjectRef::Release(release_id.to_owned());
+    let object = object_ref.to_string();
+    if ctx.store.is_deleted(&object)? {
+        refuse!(NotFound, "release {release_id} was deleted");
+    }
     let releases = ctx.data_dir.join("releases");
     let dir = releases.join(release_id);
     // The copy goes outside the kept releases, where a later release or deletion could collide with it.
@@ -310,7 +313,7 @@ pub fn export(ctx: &Ctx, release_id: &str, to: &Path) -> Result<ExportOutcome> {
     let export = match exported {
         Ok(export) => export,
         Err(error) => {
-            ctx.audit_failure("release.export", &object, Outcome::Failure, &error);
+            ctx.audit_failure(AuditAction::ReleaseExport, &object_ref, Outcome::Failure, &error);
             return Err(error);
         }
     };
@@ -321,7 +324,11 @@ pub fn export(ctx: &Ctx, release_id: &str, to: &Path) -> Result<ExportOutcome> {
         export.bytes,
         to.display()
     );
-    ctx.store.append_audit(ctx.event("release.export", &object, Outcome::Success, detail))?;
+    ctx.store.append_audit(ctx.event(AuditAction::ReleaseExport, &object_ref, Outcome::Success, detail))?;
+    // Releases recorded before IDs were reserved have no lifecycle to extend.
+    if ctx.store.release_statuses()?.iter().any(|status| status.release_id == release_id) {
+        ctx.store.set_release_state(release_id, ReleaseState::Exported, &ctx.actor, ctx.now())?;
+    }
     Ok(ExportOutcome {
         release_id: release_id.to_owned(),
         to: to.to_owned(),
@@ -329,46 +336,4 @@ pub fn export(ctx: &Ctx, release_id: &str, to: &Path) -> Result<ExportOutcome> {
         bytes: export.bytes,
         n_persons: release.n_persons,
     })
-}
-
-pub(crate) fn print_export(outcome: &ExportOutcome) {
-    println!(
-        "release {} exported to {}: {} files, {} bytes, each checked against the manifest",
-        outcome.release_id,
-        outcome.to.display(),
-        outcome.n_files,
-        outcome.bytes
-    );
-}
-
-pub(crate) fn print_outcome(outcome: &ReleaseOutcome) {
-    println!(
-        "release {} ({}): {} of {} persons released, {} suppressed, smallest class {}",
-        outcome.release_id,
-        outcome.mode.name(),
-        outcome.n_persons_released,
-        outcome.n_persons_in,
-        outcome.n_persons_suppressed,
-        outcome.smallest_class.map_or_else(|| "-".to_owned(), |size| size.to_string())
-    );
-    if outcome.n_persons_excluded > 0 {
-        println!("  {} persons excluded by opt-out before processing", outcome.n_persons_excluded);
-    }
-    if let Some(worst) = outcome.risk.headline() {
-        println!(
-            "  highest re-identification risk, measured on the released files: {:.4} ({}; {} persons in classes below k = {})",
-            worst.highest, worst.name, worst.n_below_k, worst.k
-        );
-    }
-    let residual: Vec<_> =
-        outcome.risk.models.iter().filter(|model| model.residual && !model.holds()).collect();
-    if !residual.is_empty() {
-        println!("  residual risk (attackers the policy does not declare; see the report):");
-        for model in residual {
-            println!("    {}: {} of {} persons unique", model.name, model.n_unique, model.n_persons);
-        }
-    }
-    println!("  files:  {} (sealed; hand over with `kiban release export`)", outcome.dir.display());
-    println!("  report: {}", outcome.report.display());
-    println!("  ledger line {} recorded for {}", outcome.ledger.id, outcome.ledger.recipient_name);
 }

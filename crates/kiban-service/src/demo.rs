@@ -10,29 +10,28 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
-use clap::Args;
 use kiban_model::NaiveDate;
 use kiban_synth::{OutputFormat, SynthConfig};
 
+use crate::app::Ctx;
 use crate::ingest::{IngestFormat, IngestOutcome};
+use crate::ingest::{ingest, register_provider};
+use crate::link::link;
+use crate::release::release;
 use crate::synth::clear_previous_cohort;
 use crate::{
-    Ctx, IngestArgs, LinkArgs, LinkOutcome, ProviderArgs, ReleaseArgs, ReleaseOutcome, audit, ingest, link,
-    progress, register_provider, release,
+    App, IngestRequest, LinkOutcome, LinkRequest, ProviderRequest, ReleaseOutcome, ReleaseRequest,
+    ServiceError, audit, progress,
 };
 
-#[derive(Args, Debug, Clone)]
-pub struct DemoArgs {
+#[derive(Debug, Clone)]
+pub struct DemoRequest {
     /// Number of synthetic persons.
-    #[arg(long, default_value_t = 10_000)]
     pub patients: usize,
     /// Number of providers; they alternate SS-MIX2, FHIR and CSV.
-    #[arg(long, default_value_t = 3)]
     pub providers: usize,
-    #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// k of the release's k-anonymity.
-    #[arg(long, default_value_t = 5)]
     pub k: usize,
 }
 
@@ -57,7 +56,24 @@ const REFERENCE_DATE: (i32, u32, u32) = (2026, 4, 1);
 ///
 /// # Errors
 /// Any step's error, with the step named.
-pub fn demo(ctx: &Ctx, args: &DemoArgs) -> Result<DemoOutcome> {
+impl App {
+    /// `kiban demo`: the whole pipeline on a synthetic cohort, as the user `kiban-demo`. Runs only in a
+    /// data directory without accounts (it acts without a session).
+    ///
+    /// # Errors
+    /// [`crate::ErrorCode::Conflict`] where accounts exist; any step's error, with the step named.
+    pub fn demo(&self, args: &DemoRequest) -> Result<DemoOutcome, ServiceError> {
+        if self.store.has_users()? {
+            return Err(ServiceError::new(
+                crate::ErrorCode::Conflict,
+                "the demo runs only in a data directory without accounts; give it a fresh --data-dir",
+            ));
+        }
+        Ok(demo(&self.as_actor("kiban-demo"), args)?)
+    }
+}
+
+fn demo(ctx: &Ctx, args: &DemoRequest) -> Result<DemoOutcome> {
     let mut steps = Vec::new();
     let mut timer = Instant::now();
     let mut lap = |name: &str, steps: &mut Vec<(String, f64)>| {
@@ -92,7 +108,7 @@ pub fn demo(ctx: &Ctx, args: &DemoArgs) -> Result<DemoOutcome> {
     for provider in &cohort.providers {
         register_provider(
             ctx,
-            &ProviderArgs {
+            &ProviderRequest {
                 code: provider.code.as_str().to_owned(),
                 name: provider.name.clone(),
                 address: provider.address.clone(),
@@ -108,7 +124,7 @@ pub fn demo(ctx: &Ctx, args: &DemoArgs) -> Result<DemoOutcome> {
         };
         let outcome = ingest(
             ctx,
-            &IngestArgs {
+            &IngestRequest {
                 provider: provider.code.as_str().to_owned(),
                 format,
                 path: cohort_dir.join(&provider.dir),
@@ -122,27 +138,25 @@ pub fn demo(ctx: &Ctx, args: &DemoArgs) -> Result<DemoOutcome> {
 
     // 3. 名寄せ, measured against the generator's ground truth.
     let linkage =
-        link(ctx, &LinkArgs { truth: Some(summary.truth_path.clone()) }).context("linking persons")?;
+        link(ctx, &LinkRequest { truth: Some(summary.truth_path.clone()) }).context("linking persons")?;
     lap("link", &mut steps);
 
     // 4. An anonymized release for a (fictional) research institution.
-    let release = release(
-        ctx,
-        &ReleaseArgs {
-            recipient_name: Some("デモ大学 医学研究科 (demo recipient)".to_owned()),
-            recipient_address: Some("東京都文京区本郷7-3-1 (demo address)".to_owned()),
-            k: Some(args.k),
-            suppression_limit: Some(0.05),
-            reference_date: Some(reference_date),
-            policy: None,
+    let mut request = ReleaseRequest::default_anonymized(
+        kiban_engine::policy::Recipient {
+            name: "デモ大学 医学研究科 (demo recipient)".to_owned(),
+            address: "東京都文京区本郷7-3-1 (demo address)".to_owned(),
         },
-    )
-    .context("making the release")?;
+        Some(args.k),
+        Some(0.05),
+    )?;
+    request.reference_date = Some(reference_date);
+    let release = release(ctx, &request).context("making the release")?;
     lap("anonymize and release", &mut steps);
 
     // 5. The handover copy: the sealed release opened and checked against its manifest.
     let handover_dir = ctx.data_dir.join("handover").join(&release.release_id);
-    let handover = crate::export_release(ctx, &release.release_id, &handover_dir)
+    let handover = crate::release::export(ctx, &release.release_id, &handover_dir)
         .context("exporting the release for handover")?;
     lap("export for handover", &mut steps);
 
@@ -160,30 +174,4 @@ pub fn demo(ctx: &Ctx, args: &DemoArgs) -> Result<DemoOutcome> {
         n_audit_entries: chain.chain.n_entries,
         steps,
     })
-}
-
-pub(crate) fn print_outcome(ctx: &Ctx, outcome: &DemoOutcome) {
-    println!("kiban demo finished\n");
-    for ingest in &outcome.ingests {
-        ingest::print_outcome(ingest);
-    }
-    link::print_outcome(&outcome.linkage);
-    release::print_outcome(&outcome.release);
-    release::print_export(&outcome.handover);
-    println!("\nwhere everything is:");
-    println!("  synthetic cohort:   {}", outcome.cohort_dir.display());
-    println!("  release (sealed):   {}", outcome.release.dir.display());
-    println!("  handover copy:      {}", outcome.handover.to.display());
-    println!("  report:             {}", outcome.release.report.display());
-    println!("  ledger (Rule 12):   {}  (also `kiban ledger`)", outcome.ledger_export.display());
-    println!(
-        "  audit log:          {}  ({} entries, chain verified; also `kiban audit verify`)",
-        outcome.audit_export.display(),
-        outcome.n_audit_entries
-    );
-    println!("  database:           {}", ctx.data_dir.join("kiban.db").display());
-    println!("\ntimings:");
-    for (step, secs) in &outcome.steps {
-        println!("  {step:<28} {secs:>7.2} s");
-    }
 }
