@@ -16,6 +16,7 @@ mod anonymize;
 mod args;
 mod commands;
 mod print;
+mod serve;
 mod session;
 
 pub use anonymize::{AnonymizeArgs, AnonymizeOutcome, OutputFormat as AnonymizeFormat, Role, anonymize};
@@ -23,6 +24,7 @@ pub use args::{
     DemoArgs, FormatArg, IngestArgs, LinkArgs, LinkageExportArgs, LinkageImportArgs, OptoutArgs,
     ProviderArgs, ReleaseArgs, RequesterArg, SynthArgs, SynthFormat,
 };
+pub use serve::ServeArgs;
 pub use session::{current_token, save_session, session_file};
 
 /// kiban (基盤): intake, linkage, anonymization and release of medical records under Japan's Next Generation
@@ -53,6 +55,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Generate a synthetic Japanese EHR cohort as SS-MIX2, FHIR or CSV.
     Synth(SynthArgs),
+    /// Serve the HTTP API and the staff web UI (Japanese and English) on this data directory.
+    Serve(ServeArgs),
     /// Anonymize one CSV table with privacy models (k-anonymity, l-diversity, t-closeness) and write a report.
     Anonymize(Box<AnonymizeArgs>),
     /// Register or list providers (Rule 36: notice and publication).
@@ -313,6 +317,11 @@ pub fn run(cli: Cli) -> Result<()> {
             anonymize::print_outcome(&outcome);
             Ok(())
         }
+        Command::Serve(args) => {
+            let database = DatabaseConfig::from_url(cli.database_url);
+            let app = App::open(&cli.data_dir, &database, false)?;
+            serve::serve(app, &args)
+        }
         command => {
             let database = DatabaseConfig::from_url(cli.database_url);
             let app = App::open(&cli.data_dir, &database, progress)?;
@@ -430,6 +439,7 @@ pub fn request_of(command: Command) -> Result<Option<Request>> {
             Request::DeleteRelease { release_id, reason }
         }
         Command::Demo(_)
+        | Command::Serve(_)
         | Command::Synth(_)
         | Command::Anonymize(_)
         | Command::Init(_)

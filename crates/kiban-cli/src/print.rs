@@ -71,7 +71,7 @@ pub(crate) fn response(response: &Response) {
                 );
             }
         }
-        Response::Notice(html) => println!("{html}"),
+        Response::Notice(html) | Response::Report(html) => println!("{html}"),
         Response::LinkageExported(outcome) => linkage_export(outcome),
         Response::ProvisionIdsImported(n) => println!("stored {n} provision IDs (提供用ID)"),
         Response::Ledger(entries) => {

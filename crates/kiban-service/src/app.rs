@@ -18,7 +18,8 @@ pub struct App {
     pub(crate) store: Store,
     pub(crate) progress: bool,
     /// A fixed time for tests (password expiry, session expiry, allowed hours); `None` reads the clock.
-    clock: Option<DateTime<Utc>>,
+    /// Behind a lock so a test can move it while a server shares the `App`.
+    clock: std::sync::RwLock<Option<DateTime<Utc>>>,
 }
 
 impl App {
@@ -48,25 +49,25 @@ impl App {
             StoreKeys::open(&master, &keystore_dir)
                 .with_context(|| format!("opening the key store {}", keystore_dir.display()))?,
         );
-        Ok(App { data_dir: data_dir.to_owned(), store, progress, clock: None })
+        Ok(App { data_dir: data_dir.to_owned(), store, progress, clock: std::sync::RwLock::new(None) })
     }
 
     /// Fixes the clock (tests: password and session expiry, allowed hours).
     #[must_use]
-    pub fn with_clock(mut self, at: DateTime<Utc>) -> App {
-        self.clock = Some(at);
+    pub fn with_clock(self, at: DateTime<Utc>) -> App {
+        self.set_clock(Some(at));
         self
     }
 
-    /// Moves a fixed clock (tests).
-    pub fn set_clock(&mut self, at: Option<DateTime<Utc>>) {
-        self.clock = at;
+    /// Moves a fixed clock, or (`None`) goes back to the system's (tests).
+    pub fn set_clock(&self, at: Option<DateTime<Utc>>) {
+        *self.clock.write().unwrap_or_else(std::sync::PoisonError::into_inner) = at;
     }
 
     /// The current time: the one place operations read the clock (the operating system's, which a
     /// certified producer keeps synchronized with a trusted time source; tests fix it).
     pub fn now(&self) -> DateTime<Utc> {
-        self.clock.unwrap_or_else(Utc::now)
+        self.clock.read().unwrap_or_else(std::sync::PoisonError::into_inner).unwrap_or_else(Utc::now)
     }
 
     /// The data directory.

@@ -175,3 +175,99 @@ fn demo(ctx: &Ctx, args: &DemoRequest) -> Result<DemoOutcome> {
         steps,
     })
 }
+
+/// One staff account the demo made, with the secrets a person needs to sign in (a demo's only: a real
+/// deployment hands out enrollment tokens, and each user sets their own password).
+#[derive(Debug)]
+pub struct DemoLogin {
+    pub user: String,
+    pub role: kiban_auth::Role,
+    pub password: kiban_auth::SecretText,
+    /// The TOTP secret (base32) for an authenticator app.
+    pub totp_base32: kiban_auth::SecretText,
+    /// One recovery code, for a first sign-in without an authenticator app.
+    pub recovery_code: kiban_auth::SecretText,
+}
+
+/// The demo's staff: one account per staff role, named after the role.
+const DEMO_STAFF: [(&str, kiban_auth::Role); 5] = [
+    ("admin", kiban_auth::Role::SecurityAdmin),
+    ("intake", kiban_auth::Role::IntakeOperator),
+    ("processor", kiban_auth::Role::Processor),
+    ("reviewer", kiban_auth::Role::Reviewer),
+    ("auditor", kiban_auth::Role::Auditor),
+];
+
+/// A generated password: 20 characters of every class, from the OS's random numbers.
+fn demo_password() -> Result<String> {
+    let bytes: [u8; 8] = crate::security::random()?;
+    Ok(format!("Kb!{}x", hex::encode(bytes)))
+}
+
+impl App {
+    /// Makes the demo's staff accounts (a security administrator, an intake operator, a processor, a
+    /// reviewer and an auditor), each enrolled with a generated password, in a data directory without
+    /// accounts. The administrator creates the others in a session, as in production; every step is
+    /// audited.
+    ///
+    /// # Errors
+    /// [`crate::ErrorCode::Conflict`] where accounts exist; a store failure.
+    pub fn seed_demo_staff(&self) -> Result<Vec<DemoLogin>, ServiceError> {
+        Ok(self.seed_demo_staff_inner()?)
+    }
+
+    fn seed_demo_staff_inner(&self) -> Result<Vec<DemoLogin>> {
+        // A demo is tried at any hour: its directory allows every hour, where the default policy would
+        // stop an account working outside 07:00-22:00 Japan time. A real deployment keeps its own file.
+        let policy = self.data_dir.join("security.toml");
+        if !policy.exists() {
+            std::fs::write(
+                &policy,
+                "# A demo data directory: every hour is allowed (the default is 07:00-22:00 Japan time).\n[anomaly]\nallowed_hours = \"00:00-00:00\"\n",
+            )
+            .with_context(|| format!("writing {}", policy.display()))?;
+        }
+        let mut logins = Vec::new();
+        let (admin_name, admin_role) = DEMO_STAFF[0];
+        let password = demo_password()?;
+        let enrolled = self.init_admin(admin_name, "Demo security administrator", &password)?;
+        let code = kiban_auth::totp_code(&enrolled.totp, self.now())
+            .map_err(|problem| anyhow::anyhow!("{problem}"))?;
+        let outcome = self.login(admin_name, &password, crate::SecondFactor::Totp(code.expose_secret()))?;
+        let session = self.authenticate(outcome.token.expose_secret())?;
+        logins.push(login_of(admin_name, admin_role, password, &enrolled));
+        for (name, role) in &DEMO_STAFF[1..] {
+            let request = crate::Request::UserAdd {
+                name: (*name).to_owned(),
+                display_name: format!("Demo {}", role.name()),
+                roles: vec![role.name().to_owned()],
+            };
+            let crate::Response::EnrollmentToken(token) = self.execute(&session, request)? else {
+                anyhow::bail!("adding {name} gave no enrollment token");
+            };
+            let password = demo_password()?;
+            let enrolled = self.enroll(name, token.token.expose_secret(), &password)?;
+            logins.push(login_of(name, *role, password, &enrolled));
+        }
+        self.logout(outcome.token.expose_secret())?;
+        Ok(logins)
+    }
+}
+
+fn login_of(
+    name: &str,
+    role: kiban_auth::Role,
+    password: String,
+    enrolled: &crate::EnrollmentOutcome,
+) -> DemoLogin {
+    DemoLogin {
+        user: name.to_owned(),
+        role,
+        password: kiban_auth::SecretText::new(password),
+        totp_base32: enrolled.totp.to_base32(),
+        recovery_code: enrolled.recovery_codes.first().map_or_else(
+            || kiban_auth::SecretText::new(String::new()),
+            |code| kiban_auth::SecretText::new(code.expose_secret().to_owned()),
+        ),
+    }
+}

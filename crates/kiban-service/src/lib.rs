@@ -36,14 +36,14 @@ mod synth;
 pub use app::App;
 pub use audit::{AuditFilter, AuditVerified, KeyStatus, UserSummary};
 pub use audit_ref::{AuditAction, ObjectRef};
-pub use demo::{DemoOutcome, DemoRequest};
+pub use demo::{DemoLogin, DemoOutcome, DemoRequest};
 pub use error::{ErrorCode, ServiceError};
 pub use ingest::{IngestFormat, IngestOutcome, IngestRequest, ProviderRequest};
 pub use keys::{KekSource, read_key_file};
 pub use link::{LinkOutcome, LinkRequest};
 pub use linkage_material::{LinkageExportOutcome, LinkageExportRequest, LinkageImportRequest};
 pub use optout::{OptoutForm, OptoutListing, OptoutOutcome, Requester};
-pub use policy::{load_policy_file, read_arx_rows};
+pub use policy::{load_policy_file, parse_policy_text, read_arx_rows};
 pub use release::{ExportOutcome, ReleaseOutcome, ReleaseRequest, group_by_person};
 pub use request::{Request, Response};
 pub use security::{

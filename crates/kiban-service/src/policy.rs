@@ -14,6 +14,24 @@ pub fn load_policy_file(path: &Path) -> Result<ReleasePolicy, crate::ServiceErro
     load(path).map_err(crate::ServiceError::from)
 }
 
+/// Parses a release policy given as text (a form, an API body). A policy that names hierarchy files is
+/// refused: those are read beside a policy file, so such a policy runs from the CLI.
+///
+/// # Errors
+/// [`crate::ErrorCode::InvalidRequest`] naming every problem (line and key).
+pub fn parse_policy_text(text: &str) -> Result<ReleasePolicy, crate::ServiceError> {
+    let invalid = |message: String| crate::ServiceError::new(crate::ErrorCode::InvalidRequest, message);
+    let policy = ReleasePolicy::parse(text).map_err(|errors| invalid(format!("release policy: {errors}")))?;
+    let files = policy.hierarchy_files();
+    if !files.is_empty() {
+        return Err(invalid(format!(
+            "release policy: it names hierarchy files ({}); run it with `kiban release --policy FILE`, which reads them beside the policy",
+            files.join(", ")
+        )));
+    }
+    Ok(policy)
+}
+
 fn load(path: &Path) -> Result<ReleasePolicy> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the release policy {}", path.display()))?;

@@ -254,6 +254,20 @@ pub fn group_by_person<'a>(
     Ok(grouped)
 }
 
+/// The HTML report of a recorded, undeleted release, as kept beside its sealed files.
+///
+/// # Errors
+/// [`crate::ErrorCode::NotFound`] for a release the ledger does not hold or that was deleted; a read failure.
+pub(crate) fn report(ctx: &Ctx, release_id: &str) -> Result<String> {
+    // Only an ID the ledger holds names a folder, so no request can reach another path.
+    let known = ctx.store.releases()?.into_iter().any(|release| release.record.release_id == release_id);
+    if !known || ctx.store.is_deleted(&ObjectRef::Release(release_id.to_owned()).to_string())? {
+        refuse!(NotFound, "release {release_id} is not in the ledger, or was deleted");
+    }
+    let path = ctx.data_dir.join("releases").join(release_id).join("report.html");
+    std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))
+}
+
 /// What `kiban release export` wrote.
 #[derive(Debug)]
 pub struct ExportOutcome {

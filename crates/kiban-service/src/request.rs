@@ -31,6 +31,10 @@ pub enum Request {
     Link(LinkRequest),
     Release(Box<ReleaseRequest>),
     ReleaseList,
+    /// The HTML report of a recorded release (counts, treatments and measured risk: no patient value).
+    ReleaseReport {
+        release_id: String,
+    },
     ReleaseExport {
         release_id: String,
         to: PathBuf,
@@ -99,6 +103,8 @@ pub enum Response {
         recorded: Vec<ReleaseInfo>,
         statuses: Vec<ReleaseStatus>,
     },
+    /// A release's HTML report.
+    Report(String),
     Exported(ExportOutcome),
     OptoutRecorded(OptoutOutcome),
     /// Opt-out requests by reference and dates only, never who.
@@ -141,7 +147,7 @@ impl Request {
             Request::BatchList | Request::Quarantine { .. } => Action::Receipts,
             Request::Link(_) => Action::Link,
             Request::Release(_) => Action::Release,
-            Request::ReleaseList => Action::Ledger,
+            Request::ReleaseList | Request::ReleaseReport { .. } => Action::Ledger,
             Request::ReleaseExport { .. } => Action::ReleaseExport,
             Request::OptoutAdd(_) => Action::OptoutAdd,
             Request::OptoutList => Action::OptoutList,
@@ -217,6 +223,7 @@ fn run(ctx: &crate::app::Ctx<'_>, session: &Session, request: Request) -> anyhow
         Request::ReleaseList => {
             Response::Releases { recorded: ctx.store.releases()?, statuses: ctx.store.release_statuses()? }
         }
+        Request::ReleaseReport { release_id } => Response::Report(release::report(ctx, &release_id)?),
         Request::ReleaseExport { release_id, to } => {
             Response::Exported(release::export(ctx, &release_id, &to)?)
         }

@@ -103,7 +103,7 @@ pub struct LoginOutcome {
     pub password_expires_at: Option<DateTime<Utc>>,
 }
 
-fn random<const N: usize>() -> Result<[u8; N]> {
+pub(crate) fn random<const N: usize>() -> Result<[u8; N]> {
     let mut bytes = [0u8; N];
     getrandom::getrandom(&mut bytes)
         .map_err(|error| anyhow!("the OS random number generator failed: {error}"))?;

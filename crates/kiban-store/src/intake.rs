@@ -44,7 +44,7 @@ pub enum BatchStatus {
 }
 
 impl BatchStatus {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             BatchStatus::Receiving => "receiving",
             BatchStatus::Complete => "complete",

@@ -32,7 +32,7 @@ fn files(dir: &Path, sub: &str) -> BTreeMap<String, Vec<u8>> {
 #[test]
 fn a_release_from_the_compact_vault_equals_one_from_materialized_records() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut ctx, _) = small_demo(dir.path());
+    let (ctx, _) = small_demo(dir.path());
     ctx.app.set_clock(Some(Utc.with_ymd_and_hms(2026, 4, 1, 9, 0, 0).unwrap()));
 
     // A later batch sends some patients again with part of their events and fewer demographics: both

@@ -186,7 +186,7 @@ fn passwords_follow_the_guideline_rule() {
     let principal = ctx.app.authenticate(&session).unwrap();
     execute(&ctx, &principal, Request::Receipts).unwrap();
     // Two months and a day later the password has expired: only a password change is allowed.
-    let mut later = crate::open_ctx(dir.path(), "anonymous");
+    let later = crate::open_ctx(dir.path(), "anonymous");
     later.app.set_clock(Some(Utc::now() + TimeDelta::days(62)));
     let error = execute(&later, &principal, Request::Receipts).unwrap_err().to_string();
     assert!(error.contains("expired"), "{error}");
@@ -194,7 +194,7 @@ fn passwords_follow_the_guideline_rule() {
     execute(&later, &principal, Request::Receipts).unwrap();
     // 13 or more mixed characters: never forced to change.
     later.app.change_password(&principal, "Rx7$tLw4", "Long-enough-9x").unwrap();
-    let mut much_later = crate::open_ctx(dir.path(), "anonymous");
+    let much_later = crate::open_ctx(dir.path(), "anonymous");
     much_later.app.set_clock(Some(Utc::now() + TimeDelta::days(800)));
     execute(&much_later, &principal, Request::Receipts).unwrap();
 }
@@ -275,7 +275,7 @@ fn sessions_expire_when_idle_and_end_on_lock() {
     let enrolled = add_enrolled(&ctx, "proc", &["processor"], "Xq7!Mediform-9");
     let token = login(&ctx, "proc", "Xq7!Mediform-9", &enrolled).unwrap();
     ctx.app.authenticate(&token).unwrap();
-    let mut idle = crate::open_ctx(dir.path(), "anonymous");
+    let idle = crate::open_ctx(dir.path(), "anonymous");
     idle.app.set_clock(Some(Utc::now() + TimeDelta::minutes(31)));
     assert!(idle.app.authenticate(&token).is_err(), "30 minutes idle ends a session");
     // A second login within the same 30 s would replay the TOTP code: use a recovery code.
@@ -398,7 +398,7 @@ fn the_last_administrator_locked_out_is_recovered_only_with_the_kek_and_only_whe
     let (ctx, _) = with_admin(dir.path());
     // The lone administrator works outside the allowed hours and is stopped.
     std::fs::write(dir.path().join("security.toml"), "[anomaly]\nallowed_hours = \"09:00-09:01\"\n").unwrap();
-    let mut night = crate::open_ctx(dir.path(), "anonymous");
+    let night = crate::open_ctx(dir.path(), "anonymous");
     night.app.set_clock(Some(
         chrono::DateTime::parse_from_rfc3339("2026-11-26T15:00:00Z").unwrap().with_timezone(&Utc),
     ));
@@ -520,7 +520,7 @@ fn bulk_exports_and_work_outside_hours_stop_the_account() {
 
     // Allowed hours 09:00-09:01 Japan time: now (fixed at 12:00 JST) is outside.
     std::fs::write(dir.path().join("security.toml"), "[anomaly]\nallowed_hours = \"09:00-09:01\"\n").unwrap();
-    let mut noon = crate::open_ctx(dir.path(), "anonymous");
+    let noon = crate::open_ctx(dir.path(), "anonymous");
     noon.app.set_clock(Some(
         chrono::DateTime::parse_from_rfc3339("2026-11-26T03:00:00Z").unwrap().with_timezone(&Utc),
     ));
