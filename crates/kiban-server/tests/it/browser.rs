@@ -1,1 +1,106 @@
-//! Browser tests: placeholder replaced below.
+//! The staff UI in a real headless Chromium, in both languages: sign in with a TOTP code, record an
+//! opt-out and print its notice, run linkage, make a release and read its report, verify the audit log.
+//! `KIBAN_SCREENSHOTS=DIR` keeps a screenshot of each step there.
+
+use chrono::TimeDelta;
+use kiban_server::ServerOptions;
+
+use crate::webdriver::Browser;
+use crate::{Account, TestServer};
+
+/// Signs `account` in through the login form, in the browser's current language.
+fn sign_in(server: &TestServer, browser: &Browser, account: &Account) {
+    browser.goto(&format!("{}/login", server.base));
+    server.advance(TimeDelta::seconds(31));
+    browser.type_into("#login input[name=user]", &account.name);
+    browser.type_into("#login input[name=password]", &account.password);
+    browser.type_into("#login input[name=code]", &server.code(account));
+    browser.click("#login button[type=submit]");
+    let whoami = browser.text("#whoami");
+    assert!(whoami.contains(&account.name), "signed in as {whoami}");
+}
+
+fn sign_out(browser: &Browser) {
+    browser.click("#sign-out");
+    browser.find("#login");
+}
+
+fn shot(browser: &Browser, name: &str) {
+    if let Some(dir) = std::env::var_os("KIBAN_SCREENSHOTS") {
+        browser.screenshot(&std::path::Path::new(&dir).join(format!("{name}.png")));
+    }
+}
+
+#[test]
+fn staff_work_through_the_ui_in_japanese_and_in_english() {
+    let Some(browser) = Browser::start() else { return };
+    let server = TestServer::start(ServerOptions::default(), Some(300));
+    let intake = server.add_account("uketsuke", &["intake-operator"]);
+    let processor = server.add_account("kakou", &["processor"]);
+    let auditor = server.add_account("kansa", &["auditor"]);
+
+    for (round, lang) in ["ja", "en"].into_iter().enumerate() {
+        browser.goto(&format!("{}/login", server.base));
+        if browser.attribute("html", "lang") != lang {
+            browser.click("#lang-switch");
+        }
+        assert_eq!(browser.attribute("html", "lang"), lang);
+        let (sign_in_text, released_text, verified_text) = match lang {
+            "ja" => ("ログイン", "完了", "検証しました"),
+            _ => ("Sign in", "Done", "verify"),
+        };
+        assert_eq!(browser.text("#login button[type=submit]"), sign_in_text);
+
+        // The intake desk records an opt-out and prints its notice.
+        sign_in(&server, &browser, &intake);
+        shot(&browser, &format!("{lang}-dashboard"));
+        browser.goto(&format!("{}/optouts", server.base));
+        browser.type_into("#optout-form input[name=requester_name]", "山田 太郎");
+        browser.type_into("#optout-form input[name=received_on]", "12012026");
+        browser.type_into("#optout-form input[name=kana]", "ヤマダ タロウ");
+        browser.type_into("#optout-form input[name=birth_date]", &format!("1950-05-0{}", round + 1));
+        browser.type_into("#optout-form input[name=sex]", "M");
+        browser.type_into("#optout-form input[name=issuer]", "Test Producer");
+        browser.click("#optout-form button[type=submit]");
+        browser.find("#optout-recorded");
+        shot(&browser, &format!("{lang}-optout"));
+        browser.click("#notice-link");
+        let heading = browser.text("h1");
+        assert!(
+            heading.contains("提供の停止の求め"),
+            "the printed notice is the request's written notice: {heading}"
+        );
+        browser.goto(&format!("{}/", server.base));
+        sign_out(&browser);
+
+        // The processor runs linkage and makes a release, then opens its report.
+        sign_in(&server, &browser, &processor);
+        browser.goto(&format!("{}/linkage", server.base));
+        browser.click("#run-linkage");
+        browser.find("#job-state[data-state=done]");
+        browser.goto(&format!("{}/releases", server.base));
+        browser.type_into("#release-form input[name=recipient_name]", &format!("Browser University {lang}"));
+        browser.type_into("#release-form input[name=recipient_address]", "Osaka");
+        browser.click("#start-release");
+        browser.find("#job-state:not([data-state=running])");
+        assert_eq!(browser.attribute("#job-state", "data-state"), "done", "{}", browser.text("#job-state"));
+        assert!(browser.text("#job-state").starts_with(released_text));
+        shot(&browser, &format!("{lang}-release-done"));
+        browser.click("#job-link");
+        let report = browser.source();
+        assert!(report.contains(&format!("Browser University {lang}")), "the report names its recipient");
+        browser.goto(&format!("{}/", server.base));
+        sign_out(&browser);
+
+        // The auditor verifies the audit log.
+        sign_in(&server, &browser, &auditor);
+        browser.goto(&format!("{}/audit", server.base));
+        browser.click("#verify-audit");
+        let verified = browser.text("#audit-verified");
+        assert!(verified.contains(verified_text), "{verified}");
+        let n_entries: u64 = browser.attribute("#audit-verified", "data-entries").parse().unwrap();
+        assert!(n_entries > 20, "{n_entries} entries verified");
+        shot(&browser, &format!("{lang}-audit"));
+        sign_out(&browser);
+    }
+}
