@@ -16,7 +16,7 @@ pub enum Role {
     SecurityAdmin,
     /// 監査担当: reads the audit log and the legal records.
     Auditor,
-    /// 研究者: a recipient's user; gets endpoints in a later issue and no CLI action now.
+    /// 研究者: a recipient's user; downloads the packages handed over to them from the release zone.
     Researcher,
 }
 
@@ -99,11 +99,17 @@ pub enum Action {
     DeleteBatch,
     DeleteRelease,
     Anonymize,
+    /// Issue (or revoke) a provider's upload credential for the intake zone.
+    ProviderCredential,
+    /// Hand a release over to a recipient's account, for download from the release zone.
+    ReleaseHandover,
+    /// A recipient lists and downloads the packages handed over to them (the release zone).
+    PackageDownload,
 }
 
 impl Action {
     /// Every action, in a fixed order.
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 28] = [
         Action::ProviderAdd,
         Action::ProviderList,
         Action::Ingest,
@@ -129,6 +135,9 @@ impl Action {
         Action::DeleteBatch,
         Action::DeleteRelease,
         Action::Anonymize,
+        Action::ProviderCredential,
+        Action::ReleaseHandover,
+        Action::PackageDownload,
     ];
 
     /// The stable name used in storage, in audit events and in the anomaly rules: the CLI command with its
@@ -160,6 +169,9 @@ impl Action {
             Action::DeleteBatch => "delete-batch",
             Action::DeleteRelease => "delete-release",
             Action::Anonymize => "anonymize",
+            Action::ProviderCredential => "provider-credential",
+            Action::ReleaseHandover => "release-handover",
+            Action::PackageDownload => "package-download",
         }
     }
 
@@ -204,7 +216,7 @@ const ROLE_NAMES: &str = "intake-operator, processor, reviewer, security-admin, 
 /// Deny by default: the match is exhaustive, so a new action does not compile until it is given its roles
 /// here, and an action no role may perform has an empty list.
 pub fn allowed_roles(action: Action) -> &'static [Role] {
-    use Role::{Auditor, IntakeOperator, Processor, Reviewer, SecurityAdmin};
+    use Role::{Auditor, IntakeOperator, Processor, Researcher, Reviewer, SecurityAdmin};
     match action {
         Action::ProviderAdd => &[IntakeOperator],
         Action::ProviderList => &[IntakeOperator, Processor, Reviewer, Auditor],
@@ -231,6 +243,10 @@ pub fn allowed_roles(action: Action) -> &'static [Role] {
         Action::DeleteBatch => &[SecurityAdmin],
         Action::DeleteRelease => &[SecurityAdmin],
         Action::Anonymize => &[Processor],
+        // Credentials are secrets that let a provider write into the vault: the security administrator's.
+        Action::ProviderCredential => &[SecurityAdmin],
+        Action::ReleaseHandover => &[Processor],
+        Action::PackageDownload => &[Researcher],
     }
 }
 
@@ -273,6 +289,9 @@ mod tests {
         delete-batch             .      .         .        x        .       .
         delete-release           .      .         .        x        .       .
         anonymize                .      x         .        .        .       .
+        provider-credential      .      .         .        x        .       .
+        release-handover         .      x         .        .        .       .
+        package-download         .      .         .        .        .       x
     ";
 
     #[test]
@@ -299,10 +318,14 @@ mod tests {
     }
 
     #[test]
-    fn researchers_and_users_without_roles_may_do_nothing() {
+    fn researchers_may_only_download_what_was_handed_to_them_and_users_without_roles_nothing() {
         for action in Action::ALL {
             assert!(!is_allowed(&[], action), "{action}");
-            assert!(!is_allowed(&[Role::Researcher], action), "{action}");
+            assert_eq!(
+                is_allowed(&[Role::Researcher], action),
+                action == Action::PackageDownload,
+                "{action}"
+            );
         }
     }
 

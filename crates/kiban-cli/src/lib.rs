@@ -128,6 +128,14 @@ pub enum ReleaseCommand {
         #[arg(long, value_name = "DIR")]
         to: PathBuf,
     },
+    /// Hand a release over to a researcher's account: the checked handover copy, which that account alone
+    /// downloads from the release zone (`kiban serve --zone release`).
+    Handover {
+        release_id: String,
+        /// The researcher's account.
+        #[arg(long, value_name = "USER")]
+        to: String,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -238,6 +246,10 @@ pub enum ProviderCommand {
     Add(ProviderArgs),
     /// List registered providers.
     List,
+    /// Issue the provider's upload credential for the intake zone (shown once; replaces any earlier one).
+    Credential { code: String },
+    /// Revoke the provider's upload credential.
+    Revoke { code: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -391,6 +403,15 @@ pub fn request_of(command: Command) -> Result<Option<Request>> {
     let request = match command {
         Command::Provider(ProviderCommand::Add(args)) => Request::ProviderAdd(args.request()),
         Command::Provider(ProviderCommand::List) => Request::ProviderList,
+        Command::Provider(ProviderCommand::Credential { code }) => {
+            Request::ProviderCredentialIssue { provider: code }
+        }
+        Command::Provider(ProviderCommand::Revoke { code }) => {
+            Request::ProviderCredentialRevoke { provider: code }
+        }
+        Command::Release(ReleaseCli {
+            command: Some(ReleaseCommand::Handover { release_id, to }), ..
+        }) => Request::ReleaseHandover { release_id, recipient: to },
         Command::Ingest(args) => Request::Ingest(args.request()),
         Command::Batches => Request::BatchList,
         Command::Quarantine { batch } => Request::Quarantine { batch },

@@ -9,6 +9,31 @@ use kiban_service::{
 pub(crate) fn response(response: &Response) {
     match response {
         Response::ProviderRegistered { code } => println!("registered provider {code}"),
+        Response::ProviderCredential { provider, token } => {
+            println!(
+                "upload credential of provider {provider} (shown once; give it to the provider securely):"
+            );
+            println!("{}", token.expose_secret());
+        }
+        Response::ProviderCredentialRevoked { provider } => {
+            println!("revoked the upload credential of {provider}")
+        }
+        Response::HandedOver(handover) => println!(
+            "handed release {} over to {}: the copy in {} is served to that account by the release zone",
+            handover.release_id, handover.recipient_user, handover.dir
+        ),
+        Response::Packages(handovers) => {
+            println!("release\thanded_over_at\tby");
+            for handover in handovers {
+                println!(
+                    "{}\t{}\t{}",
+                    handover.release_id,
+                    handover.created_at.to_rfc3339(),
+                    handover.created_by
+                );
+            }
+        }
+        Response::PackageFile(path) => println!("{}", path.display()),
         Response::Providers(providers) => {
             println!("code\tname\tnotified_on\tpublished_on");
             for provider in providers {

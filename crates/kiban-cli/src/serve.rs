@@ -1,6 +1,7 @@
 //! `kiban serve`: the HTTP server (API and staff web UI) on this data directory, until Ctrl-C.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
@@ -10,7 +11,7 @@ use kiban_service::{App, DemoRequest};
 /// Arguments of `kiban serve`.
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
-    /// The address to listen on (loopback by default; put a TLS-terminating proxy in front otherwise).
+    /// The address to listen on (loopback by default; serve TLS on any other).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// Which zone this process serves: `core` (the staff API and UI) or `all`.
@@ -23,12 +24,33 @@ pub struct ServeArgs {
     /// Persons in the demo's synthetic cohort.
     #[arg(long, default_value_t = 2_000)]
     pub demo_patients: usize,
+    /// Serve HTTPS with this certificate chain (PEM), with --tls-key.
+    #[arg(long, requires = "tls_key", conflicts_with = "tls_self_signed")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a self-signed certificate for localhost, made once in `{data_dir}/tls/` (local use).
+    #[arg(long)]
+    pub tls_self_signed: bool,
 }
 
 pub(crate) fn serve(app: App, args: &ServeArgs) -> Result<()> {
     if args.demo {
         seed_demo(&app, args.demo_patients)?;
     }
+    let tls = match (&args.tls_cert, &args.tls_key, args.tls_self_signed) {
+        (Some(cert), Some(key), _) => Some(kiban_server::server_config(cert, key)?),
+        (_, _, true) => {
+            let (cert, key) = kiban_server::self_signed(app.data_dir(), &[args.listen.ip().to_string()])?;
+            println!(
+                "self-signed certificate: {} (trust it in the browser for local use only)",
+                cert.display()
+            );
+            Some(kiban_server::server_config(&cert, &key)?)
+        }
+        _ => None,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -40,11 +62,16 @@ pub(crate) fn serve(app: App, args: &ServeArgs) -> Result<()> {
         let address = listener.local_addr().context("the listening address")?;
         let state =
             ServerState::new(Arc::new(app), &ServerOptions { zone: args.zone, ..ServerOptions::default() });
-        println!("kiban is serving zone {:?} at http://{address}/ (Ctrl-C stops it)", args.zone);
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        println!("kiban is serving zone {:?} at {scheme}://{address}/ (Ctrl-C stops it)", args.zone);
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        kiban_server::serve(listener, state, args.zone, shutdown).await.context("serving")
+        match tls {
+            Some(config) => kiban_server::serve_tls(listener, config, state, args.zone, shutdown).await,
+            None => kiban_server::serve(listener, state, args.zone, shutdown).await,
+        }
+        .context("serving")
     })
 }
 

@@ -28,10 +28,13 @@ pub(crate) fn routes() -> Router<Arc<ServerState>> {
         .route("/api/v1/logout", post(logout))
         .route("/api/v1/session", get(session))
         .route("/api/v1/providers", get(providers).post(provider_add))
+        .route("/api/v1/providers/{code}/credential", post(provider_credential))
+        .route("/api/v1/providers/{code}/credential/revoke", post(provider_credential_revoke))
         .route("/api/v1/batches", get(batches))
         .route("/api/v1/batches/{batch}/quarantine", get(quarantine))
         .route("/api/v1/link", post(link))
         .route("/api/v1/releases", get(releases).post(release))
+        .route("/api/v1/releases/{id}/handover", post(release_handover))
         .route("/api/v1/jobs/{id}", get(job))
         .route("/api/v1/ledger", get(ledger))
         .route("/api/v1/receipts", get(receipts))
@@ -107,7 +110,7 @@ pub(crate) async fn sign_in(
     .map_err(ApiError::from)
 }
 
-async fn login(
+pub(crate) async fn login(
     State(state): State<Arc<ServerState>>,
     request: axum::extract::Request,
 ) -> Result<HttpResponse, ApiError> {
@@ -134,9 +137,9 @@ async fn login(
 }
 
 #[derive(Deserialize, Default)]
-struct Empty {}
+pub(crate) struct Empty {}
 
-async fn logout(
+pub(crate) async fn logout(
     State(state): State<Arc<ServerState>>,
     mutation: Mutation<Empty>,
 ) -> Result<HttpResponse, ApiError> {
@@ -204,6 +207,37 @@ async fn provider_add(
     mutation: Mutation<ProviderBody>,
 ) -> Result<Json<Value>, ApiError> {
     let request = mutation.body.request()?;
+    read(&state, mutation.authed, request).await
+}
+
+async fn provider_credential(
+    State(state): State<Arc<ServerState>>,
+    Path(code): Path<String>,
+    mutation: Mutation<Empty>,
+) -> Result<Json<Value>, ApiError> {
+    read(&state, mutation.authed, Request::ProviderCredentialIssue { provider: code }).await
+}
+
+async fn provider_credential_revoke(
+    State(state): State<Arc<ServerState>>,
+    Path(code): Path<String>,
+    mutation: Mutation<Empty>,
+) -> Result<Json<Value>, ApiError> {
+    read(&state, mutation.authed, Request::ProviderCredentialRevoke { provider: code }).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct HandoverBody {
+    pub(crate) recipient: String,
+}
+
+async fn release_handover(
+    State(state): State<Arc<ServerState>>,
+    Path(id): Path<String>,
+    mutation: Mutation<HandoverBody>,
+) -> Result<Json<Value>, ApiError> {
+    let request =
+        Request::ReleaseHandover { release_id: id, recipient: mutation.body.recipient.trim().to_owned() };
     read(&state, mutation.authed, request).await
 }
 
@@ -673,6 +707,17 @@ pub(crate) fn to_json(response: Response) -> Value {
                 })
                 .collect(),
         ),
+        Response::ProviderCredential { provider, token } => json!({
+            "provider": provider,
+            "credential": token.expose_secret(),
+            "note": "shown once: give it to the provider securely",
+        }),
+        Response::ProviderCredentialRevoked { provider } => json!({ "revoked": provider }),
+        Response::HandedOver(handover) => json!({
+            "release_id": handover.release_id,
+            "recipient": handover.recipient_user,
+            "handed_over_at": handover.created_at.to_rfc3339(),
+        }),
         Response::Locked { name } => json!({ "locked": name }),
         Response::Unlocked { name } => json!({ "unlocked": name }),
         Response::Roles { name, roles } => json!({ "user": name, "roles": role_names(&roles) }),

@@ -13,25 +13,32 @@
 //!   Japanese and English texts, `jobs.rs`: long operations in the background.
 //! - Zones (Rule 6-4-ニ): [`Zone`] decides which routes a process serves; see [`router`].
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use kiban_service::App;
+pub use tls::{TlsListener, crypto_provider, self_signed, server_config};
 
 mod api;
 mod error;
 mod i18n;
 mod jobs;
+mod openapi;
 mod session;
+mod tls;
 mod ui;
+mod zones;
 
 /// Which part of the producer's network a server process serves (Rule 6-4-ニ).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Zone {
+    /// Receive-only: providers upload extracts with their credential; no route reads the vault or a release.
+    Intake,
     /// The staff API and web UI: the vault, linkage, processing and the records.
     Core,
-    /// Everything on one process (the embedded default).
+    /// Send-only: recipients download the packages handed over to them.
+    Release,
+    /// Every zone on one process (the embedded default).
     All,
 }
 
@@ -42,9 +49,11 @@ impl Zone {
     /// An unknown name.
     pub fn parse(name: &str) -> Result<Zone, String> {
         match name {
+            "intake" => Ok(Zone::Intake),
             "core" => Ok(Zone::Core),
+            "release" => Ok(Zone::Release),
             "all" => Ok(Zone::All),
-            other => Err(format!("unknown zone {other:?}: give core or all")),
+            other => Err(format!("unknown zone {other:?}: give intake, core, release or all")),
         }
     }
 }
@@ -55,11 +64,13 @@ pub struct ServerOptions {
     pub zone: Zone,
     /// Login attempts allowed per client address and per user name in a minute.
     pub login_attempts_per_minute: usize,
+    /// The largest extract the intake zone accepts in one upload.
+    pub max_upload_bytes: u64,
 }
 
 impl Default for ServerOptions {
     fn default() -> ServerOptions {
-        ServerOptions { zone: Zone::All, login_attempts_per_minute: 10 }
+        ServerOptions { zone: Zone::All, login_attempts_per_minute: 10, max_upload_bytes: 64 << 30 }
     }
 }
 
@@ -68,6 +79,7 @@ pub struct ServerState {
     pub(crate) app: Arc<App>,
     pub(crate) limiter: session::LoginLimiter,
     pub(crate) jobs: Arc<jobs::Jobs>,
+    pub(crate) max_upload_bytes: u64,
 }
 
 impl ServerState {
@@ -76,6 +88,7 @@ impl ServerState {
             app,
             limiter: session::LoginLimiter::new(options.login_attempts_per_minute),
             jobs: Arc::default(),
+            max_upload_bytes: options.max_upload_bytes,
         })
     }
 }
@@ -95,10 +108,17 @@ pub(crate) async fn blocking<T: Send + 'static>(
 
 /// The routes a process of `zone` serves.
 pub fn router(state: Arc<ServerState>, zone: Zone) -> Router {
-    let core = matches!(zone, Zone::Core | Zone::All);
-    let mut router = Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
-    if core {
+    let mut router = Router::new()
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/api/openapi.json", axum::routing::get(|| async { axum::Json(openapi::document()) }));
+    if matches!(zone, Zone::Intake | Zone::All) {
+        router = router.merge(zones::intake_routes());
+    }
+    if matches!(zone, Zone::Core | Zone::All) {
         router = router.merge(api::routes()).merge(ui::routes());
+    }
+    if matches!(zone, Zone::Release | Zone::All) {
+        router = router.merge(zones::release_routes());
     }
     router
         .fallback(|| async { error::ApiError::NotFound })
@@ -128,7 +148,7 @@ async fn security_headers(
     response
 }
 
-/// Serves `zone` on `listener` until `shutdown` completes.
+/// Serves `zone` on `listener` (plain HTTP) until `shutdown` completes.
 ///
 /// # Errors
 /// When the listener fails.
@@ -138,6 +158,21 @@ pub async fn serve(
     zone: Zone,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state, zone).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(state, zone).into_make_service_with_connect_info::<tls::ClientAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
+/// Serves `zone` on `listener` over TLS with `config` until `shutdown` completes.
+///
+/// # Errors
+/// When the listener fails.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    state: Arc<ServerState>,
+    zone: Zone,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state, zone).into_make_service_with_connect_info::<tls::ClientAddr>();
+    axum::serve(TlsListener::new(listener, config), app).with_graceful_shutdown(shutdown).await
 }

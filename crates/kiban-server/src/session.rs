@@ -12,7 +12,6 @@
 //!   the service applies after repeated failures).
 
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -152,8 +151,8 @@ impl<T: DeserializeOwned + Send> FromRequest<Arc<ServerState>> for Mutation<T> {
 pub(crate) fn client_address(parts: &Parts) -> String {
     parts
         .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string())
+        .get::<ConnectInfo<crate::tls::ClientAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |info| info.0.0.ip().to_string())
 }
 
 /// Login attempts per key (a client address, a user name) in a sliding minute.

@@ -34,6 +34,10 @@ pub enum AuditAction {
     KeysRotate,
     DeleteBatch,
     DeleteRelease,
+    ProviderCredential,
+    IntakeUpload,
+    ReleaseHandover,
+    ReleaseDownload,
     /// An operation refused by authorization: the refused action's own name.
     Refused(Action),
 }
@@ -67,6 +71,10 @@ impl AuditAction {
             AuditAction::KeysRotate => "keys.rotate",
             AuditAction::DeleteBatch => "delete.batch",
             AuditAction::DeleteRelease => "delete.release",
+            AuditAction::ProviderCredential => "provider.credential",
+            AuditAction::IntakeUpload => "intake.upload",
+            AuditAction::ReleaseHandover => "release.handover",
+            AuditAction::ReleaseDownload => "release.download",
             AuditAction::Refused(action) => action.name(),
         }
     }
@@ -78,6 +86,8 @@ pub enum ObjectRef {
     Provider(String),
     Batch(u64),
     Release(String),
+    /// One file of a release's handover copy: the release and the file's path in it.
+    ReleaseFile(String, String),
     User(String),
     Optout(String),
     LinkageExport(String),
@@ -96,6 +106,7 @@ impl fmt::Display for ObjectRef {
             ObjectRef::Provider(code) => write!(f, "provider:{code}"),
             ObjectRef::Batch(batch) => write!(f, "batch:{batch}"),
             ObjectRef::Release(id) => write!(f, "release:{id}"),
+            ObjectRef::ReleaseFile(id, path) => write!(f, "release:{id}/{path}"),
             ObjectRef::User(name) => write!(f, "user:{name}"),
             ObjectRef::Optout(id) => write!(f, "optout:{id}"),
             ObjectRef::LinkageExport(id) => write!(f, "linkage-export:{id}"),

@@ -32,6 +32,7 @@ mod release;
 mod request;
 mod security;
 mod synth;
+mod zones;
 
 pub use app::App;
 pub use audit::{AuditFilter, AuditVerified, KeyStatus, UserSummary};
@@ -50,3 +51,4 @@ pub use security::{
     DeletionOutcome, EnrollmentOutcome, EnrollmentToken, LoginOutcome, SecondFactor, Session, anomaly_policy,
 };
 pub use synth::{SynthRequest, synth};
+pub use zones::ProviderPrincipal;

@@ -22,6 +22,13 @@ use crate::{
 pub enum Request {
     ProviderAdd(ProviderRequest),
     ProviderList,
+    /// A new upload credential for the provider (replacing any earlier one), shown once.
+    ProviderCredentialIssue {
+        provider: String,
+    },
+    ProviderCredentialRevoke {
+        provider: String,
+    },
     Ingest(IngestRequest),
     BatchList,
     /// Quarantined inputs with their reasons, of one batch or of all.
@@ -38,6 +45,18 @@ pub enum Request {
     ReleaseExport {
         release_id: String,
         to: PathBuf,
+    },
+    /// Hand a release over to a researcher's account, for download from the release zone.
+    ReleaseHandover {
+        release_id: String,
+        recipient: String,
+    },
+    /// The releases handed over to the session's own account.
+    PackageList,
+    /// One file of a release handed over to the session's own account.
+    PackageFile {
+        release_id: String,
+        path: String,
     },
     OptoutAdd(Box<OptoutForm>),
     OptoutList,
@@ -94,6 +113,17 @@ pub enum Response {
         code: String,
     },
     Providers(Vec<ProviderRegistration>),
+    ProviderCredential {
+        provider: String,
+        token: kiban_auth::SecretText,
+    },
+    ProviderCredentialRevoked {
+        provider: String,
+    },
+    HandedOver(kiban_store::Handover),
+    Packages(Vec<kiban_store::Handover>),
+    /// Where the requested file is (the frontend streams it).
+    PackageFile(PathBuf),
     Ingested(IngestOutcome),
     Batches(Vec<BatchInfo>),
     Quarantine(Vec<QuarantinedInput>),
@@ -143,12 +173,17 @@ impl Request {
         match self {
             Request::ProviderAdd(_) => Action::ProviderAdd,
             Request::ProviderList => Action::ProviderList,
+            Request::ProviderCredentialIssue { .. } | Request::ProviderCredentialRevoke { .. } => {
+                Action::ProviderCredential
+            }
             Request::Ingest(_) => Action::Ingest,
             Request::BatchList | Request::Quarantine { .. } => Action::Receipts,
             Request::Link(_) => Action::Link,
             Request::Release(_) => Action::Release,
             Request::ReleaseList | Request::ReleaseReport { .. } => Action::Ledger,
             Request::ReleaseExport { .. } => Action::ReleaseExport,
+            Request::ReleaseHandover { .. } => Action::ReleaseHandover,
+            Request::PackageList | Request::PackageFile { .. } => Action::PackageDownload,
             Request::OptoutAdd(_) => Action::OptoutAdd,
             Request::OptoutList => Action::OptoutList,
             Request::OptoutNotice { .. } => Action::OptoutAdd,
@@ -208,13 +243,28 @@ impl App {
 }
 
 fn run(ctx: &crate::app::Ctx<'_>, session: &Session, request: Request) -> anyhow::Result<Response> {
-    use crate::{audit, ingest, link, linkage_material, optout, release, security};
+    use crate::{audit, ingest, link, linkage_material, optout, release, security, zones};
     Ok(match request {
         Request::ProviderAdd(form) => {
             ingest::register_provider(ctx, &form)?;
             Response::ProviderRegistered { code: form.code }
         }
         Request::ProviderList => Response::Providers(ctx.store.providers()?),
+        Request::ProviderCredentialIssue { provider } => {
+            let token = zones::issue_credential(ctx, &provider)?;
+            Response::ProviderCredential { provider, token }
+        }
+        Request::ProviderCredentialRevoke { provider } => {
+            zones::revoke_credential(ctx, &provider)?;
+            Response::ProviderCredentialRevoked { provider }
+        }
+        Request::ReleaseHandover { release_id, recipient } => {
+            Response::HandedOver(zones::hand_over(ctx, &release_id, &recipient)?)
+        }
+        Request::PackageList => Response::Packages(ctx.store.handovers_to(session.user())?),
+        Request::PackageFile { release_id, path } => {
+            Response::PackageFile(zones::package_file(ctx, session, &release_id, &path)?)
+        }
         Request::Ingest(form) => Response::Ingested(ingest::ingest(ctx, &form)?),
         Request::BatchList => Response::Batches(ctx.store.batches()?),
         Request::Quarantine { batch } => Response::Quarantine(audit::quarantine(ctx, batch)?),

@@ -89,6 +89,7 @@ mod security;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
 mod vault;
+mod zones;
 
 pub use audit::CHECKPOINT_EVERY;
 pub use config::{DatabaseConfig, DatabaseUrl};
@@ -105,6 +106,7 @@ pub use releases::{LedgerEntry, ReleaseInfo, ReleaseRecord, ReleaseState, Releas
 pub use security::{
     Activity, DeletionRecord, Enrollment, NewUser, SecondFactorUse, SessionRecord, UserRecord,
 };
+pub use zones::Handover;
 
 /// How long receipt and ledger records are kept (Rule 12, Rule 35 via 38): 3 years.
 pub const RETENTION_MONTHS: u32 = 36;

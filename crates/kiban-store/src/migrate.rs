@@ -44,6 +44,13 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_append_only.sql"),
         postgres: include_str!("../migrations/postgres/0004_append_only.sql"),
     },
+    Migration {
+        version: 5,
+        name: "zones",
+        portable: include_str!("../migrations/0005_zones.sql"),
+        sqlite: include_str!("../migrations/sqlite/0005_append_only.sql"),
+        postgres: include_str!("../migrations/postgres/0005_append_only.sql"),
+    },
 ];
 
 const CREATE_SCHEMA_MIGRATIONS: &str =

@@ -252,7 +252,68 @@ on_both_backends!(
     foreign_keys_are_enforced,
     errors_show_no_stored_value,
     many_rows_are_inserted_in_chunks,
+    provider_credentials_are_replaced_and_revoked_and_handovers_kept,
 );
+
+fn provider_credentials_are_replaced_and_revoked_and_handovers_kept(db: &TestDb) {
+    let store = store(db);
+    let provider = code("1310000001");
+    assert!(matches!(
+        store.set_provider_credential(
+            &code("1319999999"),
+            Some("aa"),
+            event("provider.credential", "provider:1319999999")
+        ),
+        Err(StoreError::ProviderNotRegistered { .. })
+    ));
+    store.register_provider(&registration("1310000001", Some(date(2024, 2, 1)))).unwrap();
+    store
+        .set_provider_credential(&provider, Some("aa"), event("provider.credential", "provider:1310000001"))
+        .unwrap();
+    assert_eq!(store.provider_of_credential("aa").unwrap(), Some(provider.clone()));
+    assert_eq!(store.provider_of_credential("bb").unwrap(), None);
+    // A new credential replaces the old one; a revocation ends it.
+    store
+        .set_provider_credential(&provider, Some("bb"), event("provider.credential", "provider:1310000001"))
+        .unwrap();
+    assert_eq!(store.provider_of_credential("aa").unwrap(), None, "replaced");
+    assert_eq!(store.provider_of_credential("bb").unwrap(), Some(provider.clone()));
+    store
+        .set_provider_credential(&provider, None, event("provider.credential", "provider:1310000001"))
+        .unwrap();
+    assert_eq!(store.provider_of_credential("bb").unwrap(), None, "revoked");
+
+    let user = NewUser {
+        name: "kenkyu".to_owned(),
+        display_name: "研究者".to_owned(),
+        roles: vec!["researcher".to_owned()],
+        enrollment_hash: "cd".repeat(32),
+        enrollment_expires_at: at(3600),
+        created_at: at(0),
+        created_by: "admin".to_owned(),
+    };
+    store.create_user(&user, event("user.add", "user:kenkyu")).unwrap();
+    assert!(matches!(
+        store.record_handover("R0001", "nobody", "/h/1", event("release.handover", "release:R0001")),
+        Err(StoreError::UserNotFound { .. })
+    ));
+    let handover =
+        store.record_handover("R0001", "kenkyu", "/h/1", event("release.handover", "release:R0001")).unwrap();
+    assert_eq!(store.handovers_to("kenkyu").unwrap(), [handover]);
+    assert!(store.handovers_to("someone-else").unwrap().is_empty());
+
+    let mut raw = db.raw();
+    for sql in [
+        "UPDATE provider_credentials SET token_hash = 'aa'",
+        "DELETE FROM provider_credentials",
+        "UPDATE release_handovers SET recipient_user = 'x'",
+        "DELETE FROM release_handovers",
+    ] {
+        let error = raw.execute(sql).unwrap_err();
+        assert!(error.contains("append-only"), "{sql}: {error}");
+    }
+    assert!(store.verify_audit().is_ok());
+}
 
 fn records() -> Vec<PatientRecord> {
     let mut person = IdentifiedPerson::new(code("1310000001"), LocalPatientId::new("0000123").unwrap());
@@ -305,17 +366,17 @@ fn release(release_id: &str) -> ReleaseRecord {
 
 fn migrations_apply_from_empty_and_reopen_changes_nothing(db: &TestDb) {
     let store = db.open();
-    assert_eq!(store.schema_versions().unwrap(), [1, 2, 3, 4]);
+    assert_eq!(store.schema_versions().unwrap(), [1, 2, 3, 4, 5]);
     assert_eq!(db.path().join("kiban.db").is_file(), db.kind == Kind::Sqlite, "kiban.db only on SQLite");
     assert!(db.path().join("vault").is_dir());
     store.register_provider(&registration("1310000001", None)).unwrap();
     let applied = "SELECT version || ' ' || applied_at FROM schema_migrations ORDER BY version";
     let before = db.raw().texts(applied);
-    assert_eq!(before.len(), 4);
+    assert_eq!(before.len(), 5);
     drop(store);
 
     let store = db.open();
-    assert_eq!(store.schema_versions().unwrap(), [1, 2, 3, 4]);
+    assert_eq!(store.schema_versions().unwrap(), [1, 2, 3, 4, 5]);
     assert_eq!(store.providers().unwrap(), [registration("1310000001", None)], "data survives re-open");
     assert_eq!(db.raw().texts(applied), before, "re-opening applies nothing again");
     if db.kind == Kind::Sqlite {
@@ -328,7 +389,7 @@ fn newer_schema_is_refused(db: &TestDb) {
     db.raw().execute("INSERT INTO schema_migrations (version, applied_at) VALUES (99, 'later')").unwrap();
     assert!(matches!(
         Store::open_with(db.path(), &db.config),
-        Err(StoreError::SchemaTooNew { found: 99, known: 4 })
+        Err(StoreError::SchemaTooNew { found: 99, known: 5 })
     ));
 }
 
@@ -712,7 +773,7 @@ fn migration_2_upgrades_a_version_1_store_and_keeps_its_receipts(db: &TestDb) {
     drop(raw);
 
     let store = db.open();
-    assert_eq!(store.schema_versions().unwrap(), [1, 2, 3, 4]);
+    assert_eq!(store.schema_versions().unwrap(), [1, 2, 3, 4, 5]);
     let receipts = store.receipts().unwrap();
     assert_eq!(receipts.len(), 1);
     assert_eq!((receipts[0].n_persons, receipts[0].n_persons_excluded), (7, 0));

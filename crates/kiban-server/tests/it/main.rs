@@ -7,14 +7,16 @@
 mod browser;
 mod matrix;
 mod webdriver;
+mod zones;
 
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use kiban_auth::TotpSecret;
-use kiban_server::{ServerOptions, ServerState, Zone};
+use kiban_server::{ServerOptions, ServerState};
 use kiban_service::{App, DemoRequest, Request, Response, SecondFactor, Session};
 use kiban_store::test_support::{PostgresTestDb, TEST_DATABASE_URL_VAR};
+use rustls::pki_types::pem::PemObject as _;
 use serde_json::Value;
 
 /// `postgres` runs this suite on the PostgreSQL server `KIBAN_TEST_DATABASE_URL` names.
@@ -179,10 +181,22 @@ impl Drop for TestServer {
     }
 }
 
-fn sign_in(app: &App, name: &str, password: &str, totp: &TotpSecret) -> Session {
+pub(crate) fn sign_in(app: &App, name: &str, password: &str, totp: &TotpSecret) -> Session {
     let code = kiban_auth::totp_code(totp, app.now()).unwrap();
     let outcome = app.login(name, password, SecondFactor::Totp(code.expose_secret())).unwrap();
     app.authenticate(outcome.token.expose_secret()).unwrap()
+}
+
+/// An HTTP agent that follows no redirect and keeps no idle connection: a server that refuses a request
+/// before reading its body closes the connection, and a pooled one would fail the next request.
+pub(crate) fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .max_idle_connections(0)
+        .max_idle_connections_per_host(0)
+        .build()
+        .into()
 }
 
 /// An HTTP client that keeps the session cookie and CSRF token it was given, and follows no redirect.
@@ -195,7 +209,7 @@ pub(crate) struct Client {
 
 impl Client {
     fn new(base: &str) -> Client {
-        let agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+        let agent = crate::agent();
         Client { agent, base: base.to_owned(), cookie: None, csrf: None }
     }
 
@@ -274,7 +288,7 @@ fn the_session_cookie_is_http_only_secure_and_same_site_strict() {
     server.advance(TimeDelta::seconds(31));
     let body =
         serde_json::json!({ "user": "clerk", "password": account.password, "code": server.code(&account) });
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let agent = crate::agent();
     let response = agent.post(&format!("{}/api/v1/login", server.base)).send_json(&body).unwrap();
     assert_eq!(response.status().as_u16(), 200);
     let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
@@ -293,7 +307,7 @@ fn the_session_cookie_is_http_only_secure_and_same_site_strict() {
 
 #[test]
 fn logins_are_rate_limited_per_address() {
-    let options = ServerOptions { zone: Zone::All, login_attempts_per_minute: 3 };
+    let options = ServerOptions { login_attempts_per_minute: 3, ..ServerOptions::default() };
     let server = TestServer::start(options, None);
     let mut client = server.client();
     for attempt in 0..3 {
@@ -319,4 +333,63 @@ fn the_pages_speak_japanese_by_default_and_english_when_switched() {
     assert!(
         page.contains("<html lang=\"en\"") && page.contains("Sign in") && !page.contains("ログイン</button>")
     );
+}
+
+#[test]
+fn the_server_speaks_tls_with_a_self_signed_certificate_and_refuses_plain_http_on_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = kiban_server::self_signed(dir.path(), &[]).unwrap();
+    let config = kiban_server::server_config(&cert, &key).unwrap();
+    let app = Arc::new(App::open(dir.path(), &kiban_store::DatabaseConfig::Sqlite, false).unwrap());
+    let state = ServerState::new(app, &ServerOptions::default());
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server =
+            tokio::spawn(kiban_server::serve_tls(listener, config, state, kiban_server::Zone::All, async {
+                let _ = stopped.await;
+            }));
+
+        // A client that trusts exactly the generated certificate.
+        let mut roots = rustls::RootCertStore::empty();
+        let pem = std::fs::read(&cert).unwrap();
+        for der in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+            roots.add(der.unwrap()).unwrap();
+        }
+        let client = rustls::ClientConfig::builder_with_provider(kiban_server::crypto_provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+        let tcp = tokio::net::TcpStream::connect(address).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let mut tls = connector.connect(name, tcp).await.unwrap();
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        tls.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("ok"), "{answer}");
+
+        // Plain HTTP on the TLS port gets no answer: the handshake fails and the connection is closed.
+        let mut plain = tokio::net::TcpStream::connect(address).await.unwrap();
+        plain.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
+        let mut bytes = Vec::new();
+        let _ = plain.read_to_end(&mut bytes).await;
+        assert!(!String::from_utf8_lossy(&bytes).contains("200"), "no plain answer");
+
+        let _ = stop.send(());
+        server.await.unwrap().unwrap();
+    });
+    // The key is kept owner-only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o077, 0);
+    }
 }

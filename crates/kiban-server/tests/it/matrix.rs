@@ -11,16 +11,19 @@ use crate::{Client, TestServer, code_of};
 /// One row per endpoint, one column per role (`x` = allowed). API endpoints answer a refusal with 403
 /// `forbidden`; pages with a 403 page. `{optout}` stands for the opt-out request the intake operator
 /// recorded on an earlier row.
-const GRID: &str = "
+pub(crate) const GRID: &str = "
     method path                                intake processor reviewer secadmin auditor researcher
     GET    /api/v1/session                     x      x         x        x        x       x
     GET    /api/v1/providers                   x      x         x        .        x       .
     POST   /api/v1/providers                   x      .         .        .        .       .
+    POST   /api/v1/providers/{provider}/credential  .  .       .        x        .       .
     GET    /api/v1/batches                     x      .         x        .        x       .
     GET    /api/v1/batches/1/quarantine        x      .         x        .        x       .
     POST   /api/v1/link                        .      x         .        .        .       .
     GET    /api/v1/releases                    .      x         x        .        x       .
     POST   /api/v1/releases                    .      x         .        .        .       .
+    POST   /api/v1/releases/{release}/handover .      x         .        .        .       .
+    GET    /release/v1/packages                .      .         .        .        .       x
     GET    /api/v1/ledger                      .      x         x        .        x       .
     GET    /api/v1/receipts                    x      .         x        .        x       .
     GET    /api/v1/audit                       .      .         .        x        x       .
@@ -89,6 +92,7 @@ fn body_for(path: &str, n: usize) -> Value {
             json!({ "recipient_name": "Matrix University", "recipient_address": "Kyoto", "k": "5" })
         }
         "/api/v1/users" => json!({ "name": format!("added{n}"), "roles": "reviewer" }),
+        "/api/v1/releases/{release}/handover" => json!({ "recipient": "research" }),
         "/api/v1/users/target/roles" => json!({ "roles": "reviewer,auditor" }),
         "/api/v1/users/target/reset" => json!({ "identity_check": "staff card checked in person" }),
         "/api/v1/optouts" => json!({
@@ -100,19 +104,32 @@ fn body_for(path: &str, n: usize) -> Value {
     }
 }
 
+/// The code of the first provider of the demo's cohort (its `providers.csv`).
+fn first_provider(server: &TestServer) -> String {
+    let providers =
+        std::fs::read_to_string(server.app.data_dir().join("synthetic-cohort/providers.csv")).unwrap();
+    providers.lines().nth(1).unwrap().split(',').next().unwrap().to_owned()
+}
+
 #[test]
 fn every_endpoint_answers_every_role_as_the_grid_says_and_each_refusal_is_audited() {
+    // A store holding what the demo makes (providers, batches, release R0001) from a small cohort.
     let server = TestServer::start(
         ServerOptions { login_attempts_per_minute: 100_000, ..ServerOptions::default() },
-        None,
+        Some(120),
     );
+    let provider = first_provider(&server);
     server.add_account("target", &["reviewer"]);
     let accounts: Vec<_> = ROLES.iter().map(|(name, role)| server.add_account(name, &[role])).collect();
     let mut clients: Vec<Client> = accounts.iter().map(|account| server.signed_in(account)).collect();
     let mut optout = String::new();
     let mut n_refused = 0;
     for (n, row) in rows().into_iter().enumerate() {
-        let path = row.path.replace("{optout}", &optout);
+        let path = row
+            .path
+            .replace("{optout}", &optout)
+            .replace("{provider}", &provider)
+            .replace("{release}", "R0001");
         for (index, allowed) in row.allowed.iter().enumerate() {
             let (status, body, _) =
                 clients[index].send(row.method, &path, Some(&body_for(row.path, n * 10 + index)));
@@ -125,7 +142,7 @@ fn every_endpoint_answers_every_role_as_the_grid_says_and_each_refusal_is_audite
                 }
             } else {
                 assert_eq!(status, 403, "{who}: refused, answered {status}: {body}");
-                if path.starts_with("/api/") {
+                if path.starts_with("/api/") || path.starts_with("/release/") {
                     assert_eq!(code_of(&body), "forbidden", "{who}");
                 }
                 n_refused += 1;
@@ -159,9 +176,13 @@ fn no_session_an_expired_one_a_missing_csrf_token_or_a_locked_account_gets_nothi
     let intake = server.add_account("intake", &["intake-operator"]);
     let anonymous = server.client();
     for row in rows() {
-        let path = row.path.replace("{optout}", "OPT-1");
+        let path = row
+            .path
+            .replace("{optout}", "OPT-1")
+            .replace("{provider}", "1234567890")
+            .replace("{release}", "R0001");
         let (status, body, location) = anonymous.send(row.method, &path, Some(&body_for(row.path, 0)));
-        if path.starts_with("/api/") {
+        if path.starts_with("/api/") || path.starts_with("/release/") {
             assert_eq!(
                 (status, code_of(&body).as_str()),
                 (401, "unauthenticated"),
@@ -191,7 +212,7 @@ fn no_session_an_expired_one_a_missing_csrf_token_or_a_locked_account_gets_nothi
     let (_, providers) = client.get("/api/v1/providers");
     assert_eq!(providers, "[]", "nothing was registered");
     // A form posted from another site's page carries its Origin: refused even with the token.
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let agent = crate::agent();
     let response = agent
         .post(&format!("{}/api/v1/providers", server.base))
         .header("Cookie", client.cookie.as_deref().unwrap())
