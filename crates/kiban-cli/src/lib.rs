@@ -66,6 +66,9 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Link persons across providers (名寄せ).
     Link(LinkArgs),
+    /// The linkage review queue: list the pairs linkage left to a person, and decide them.
+    #[command(subcommand)]
+    Review(ReviewCommand),
     /// Produce a release for a recipient (kept sealed), or `release export` its handover copy.
     Release(ReleaseCli),
     /// Record or list opt-out requests (提供停止の求め, Rules 27, 31, 32).
@@ -235,6 +238,22 @@ pub enum DeleteCommand {
     /// Delete a release's files.
     Release {
         release_id: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReviewCommand {
+    /// The pairs the last `kiban link` left undecided: an opaque pair ID, the score, why, and which fields agree.
+    List,
+    /// Decide a pair: one person (`--same`) or two (`--different`); the next `kiban link` applies it.
+    Decide {
+        pair_id: String,
+        #[arg(long, conflicts_with = "different", required_unless_present = "different")]
+        same: bool,
+        #[arg(long)]
+        different: bool,
         #[arg(long)]
         reason: String,
     },
@@ -416,6 +435,10 @@ pub fn request_of(command: Command) -> Result<Option<Request>> {
         Command::Batches => Request::BatchList,
         Command::Quarantine { batch } => Request::Quarantine { batch },
         Command::Link(args) => Request::Link(args.request()),
+        Command::Review(ReviewCommand::List) => Request::LinkReviewList,
+        Command::Review(ReviewCommand::Decide { pair_id, same, reason, .. }) => {
+            Request::LinkReviewDecide { pair_id, same_person: same, reason }
+        }
         Command::Release(ReleaseCli { command: None, args }) => Request::Release(Box::new(args.request()?)),
         Command::Release(ReleaseCli { command: Some(ReleaseCommand::Export { release_id, to }), .. }) => {
             Request::ReleaseExport { release_id, to }

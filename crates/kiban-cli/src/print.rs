@@ -34,6 +34,17 @@ pub(crate) fn response(response: &Response) {
             }
         }
         Response::PackageFile(path) => println!("{}", path.display()),
+        Response::LinkReview(items) => {
+            println!("pair\tscore\treason\tagreement");
+            for item in items {
+                println!("{}\t{:.1}\t{}\t{}", item.pair_id, item.score, item.reason, item.agreement);
+            }
+        }
+        Response::LinkReviewDecided(decision) => println!(
+            "{}: {} (applied by the next `kiban link`)",
+            decision.pair_id,
+            if decision.same_person { "one person" } else { "two persons" }
+        ),
         Response::Providers(providers) => {
             println!("code\tname\tnotified_on\tpublished_on");
             for provider in providers {

@@ -33,6 +33,8 @@ pub(crate) fn routes() -> Router<Arc<ServerState>> {
         .route("/api/v1/batches", get(batches))
         .route("/api/v1/batches/{batch}/quarantine", get(quarantine))
         .route("/api/v1/link", post(link))
+        .route("/api/v1/linkage/review", get(review_queue))
+        .route("/api/v1/linkage/review/{pair}", post(review_decide))
         .route("/api/v1/releases", get(releases).post(release))
         .route("/api/v1/releases/{id}/handover", post(release_handover))
         .route("/api/v1/jobs/{id}", get(job))
@@ -272,6 +274,40 @@ async fn link(
 ) -> Result<HttpResponse, ApiError> {
     let request = Request::Link(LinkRequest::default());
     Ok(job_started(start_job(&state, mutation.authed.session, request, describe_link).await?))
+}
+
+async fn review_queue(
+    State(state): State<Arc<ServerState>>,
+    authed: Authed,
+) -> Result<Json<Value>, ApiError> {
+    read(&state, authed, Request::LinkReviewList).await
+}
+
+/// A decision on a review pair: `same` or `different`, with the reason.
+#[derive(Deserialize)]
+pub(crate) struct DecisionBody {
+    pub(crate) decision: String,
+    pub(crate) reason: String,
+}
+
+impl DecisionBody {
+    pub(crate) fn request(&self, pair_id: String) -> Result<Request, ApiError> {
+        let same_person = match self.decision.as_str() {
+            "same" => true,
+            "different" => false,
+            _ => return Err(ApiError::BadRequest("decision: give same or different".to_owned())),
+        };
+        Ok(Request::LinkReviewDecide { pair_id, same_person, reason: self.reason.clone() })
+    }
+}
+
+async fn review_decide(
+    State(state): State<Arc<ServerState>>,
+    Path(pair): Path<String>,
+    mutation: Mutation<DecisionBody>,
+) -> Result<Json<Value>, ApiError> {
+    let request = mutation.body.request(pair)?;
+    read(&state, mutation.authed, request).await
 }
 
 async fn releases(State(state): State<Arc<ServerState>>, authed: Authed) -> Result<Json<Value>, ApiError> {
@@ -717,6 +753,27 @@ pub(crate) fn to_json(response: Response) -> Value {
             "release_id": handover.release_id,
             "recipient": handover.recipient_user,
             "handed_over_at": handover.created_at.to_rfc3339(),
+        }),
+        Response::LinkReview(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|item| {
+                    json!({
+                        "pair": item.pair_id,
+                        "a_provider": item.a.provider.to_string(),
+                        "b_provider": item.b.provider.to_string(),
+                        "score": item.score,
+                        "reason": item.reason,
+                        "agreement": item.agreement,
+                    })
+                })
+                .collect(),
+        ),
+        Response::LinkReviewDecided(decision) => json!({
+            "pair": decision.pair_id,
+            "same_person": decision.same_person,
+            "decided_by": decision.decided_by,
+            "note": "applied by the next linkage run",
         }),
         Response::Locked { name } => json!({ "locked": name }),
         Response::Unlocked { name } => json!({ "unlocked": name }),

@@ -164,6 +164,17 @@ texts! {
     Open => "開く", "Open";
     Error => "エラー", "Error";
     Back => "戻る", "Back";
-    NotAllowed => "この役割では使えません。", "Your role does not allow this.";
+    RecipientAccount => "受領者のアカウント", "Recipient's account";
+    HandOver => "引き渡す", "Hand over";
+    ProviderCredential => "事業者のアップロード用認証情報", "Provider upload credential";
+    IssueCredential => "発行する（以前のものは無効）", "Issue (replaces the earlier one)";
+    CredentialShownOnce => "アップロード用認証情報（一度だけ表示されます。安全な方法で事業者に渡してください）", "Upload credential (shown once; give it to the provider securely)";
+    ReviewQueue => "確認待ちの組", "Review queue";
+    ReviewHelp => "名寄せが自動では決められなかった組です。一致する項目を確かめ、同一人物か別人かを理由とともに記録してください。次回の名寄せで反映されます。", "Pairs linkage could not decide by itself. Check which fields agree and record whether they are one person, with the reason; the next linkage run applies it.";
+    Pair => "組", "Pair";
+    Agreement => "一致する項目", "Field agreement";
+    Decision => "判断", "Decision";
+    SamePerson => "同一人物", "Same person";
+    DifferentPersons => "別人", "Different persons";
     YourSections => "利用できる機能", "What you can do";
 }

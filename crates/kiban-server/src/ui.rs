@@ -32,8 +32,10 @@ pub(crate) fn routes() -> Router<Arc<ServerState>> {
         .route("/batches", get(batches))
         .route("/batches/{id}/quarantine", get(quarantine))
         .route("/linkage", get(linkage).post(linkage_run))
+        .route("/linkage/review/{pair}", post(review_decide))
         .route("/releases", get(releases).post(release_start))
         .route("/releases/{id}/report", get(release_report))
+        .route("/releases/{id}/handover", post(release_handover))
         .route("/jobs/{id}", get(job))
         .route("/ledger", get(ledger))
         .route("/receipts", get(receipts))
@@ -43,6 +45,7 @@ pub(crate) fn routes() -> Router<Arc<ServerState>> {
         .route("/users/{name}/lock", post(user_lock))
         .route("/users/{name}/unlock", post(user_unlock))
         .route("/keys", get(keys))
+        .route("/keys/provider-credential", post(provider_credential))
         .route("/optouts", get(optouts).post(optout_add))
         .route("/optouts/{id}/notice", get(optout_notice))
 }
@@ -407,20 +410,54 @@ async fn quarantine(
     Ok(page.render("/batches", T::Quarantine, body))
 }
 
-async fn linkage(page: Page) -> Html<String> {
+async fn linkage(State(state): State<Arc<ServerState>>, page: Page) -> Result<Html<String>, PageError> {
     let lang = page.lang;
+    let Response::LinkReview(items) = page.run(&state, ServiceRequest::LinkReviewList).await? else {
+        return Err(page.fail(ApiError::NotFound));
+    };
     let body = html! {
         p { (lang.t(T::LinkageHelp)) }
-        @if page.authed.session.may(Action::Link) {
-            form.card method="post" action="/linkage" {
-                (csrf_input(&page))
-                button #run-linkage type="submit" { (lang.t(T::RunLinkage)) }
-            }
-        } @else {
-            p.muted { (lang.t(T::NotAllowed)) }
+        form.card method="post" action="/linkage" {
+            (csrf_input(&page))
+            button #run-linkage type="submit" { (lang.t(T::RunLinkage)) }
         }
+        h2 { (lang.t(T::ReviewQueue)) }
+        p.muted { (lang.t(T::ReviewHelp)) }
+        (empty_or(lang, &items, || html! {
+            table #review {
+                tr { th { (lang.t(T::Pair)) } th { (lang.t(T::Provider)) } th { "score" } th { (lang.t(T::Reason)) } th { (lang.t(T::Agreement)) } th { (lang.t(T::Decision)) } }
+                @for item in &items {
+                    tr data-pair=(item.pair_id) {
+                        td { code { (item.pair_id) } }
+                        td { (item.a.provider) " / " (item.b.provider) }
+                        td.num { (format!("{:.1}", item.score)) }
+                        td { (item.reason) }
+                        td { small { (item.agreement) } }
+                        td {
+                            form.inline method="post" action={ "/linkage/review/" (item.pair_id) } {
+                                (csrf_input(&page))
+                                input type="text" name="reason" placeholder=(lang.t(T::Reason)) required;
+                                button.quiet type="submit" name="decision" value="same" { (lang.t(T::SamePerson)) }
+                                " "
+                                button.quiet type="submit" name="decision" value="different" { (lang.t(T::DifferentPersons)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }))
     };
-    page.render("/linkage", T::Linkage, body)
+    Ok(page.render("/linkage", T::Linkage, body))
+}
+
+async fn review_decide(
+    State(state): State<Arc<ServerState>>,
+    Path(pair): Path<String>,
+    form: PageForm<api::DecisionBody>,
+) -> Result<Redirect, PageError> {
+    let request = form.form.request(pair).map_err(|error| form.page.fail(error))?;
+    form.page.run(&state, request).await?;
+    Ok(Redirect::to("/linkage"))
 }
 
 async fn linkage_run(
@@ -455,6 +492,15 @@ async fn releases(State(state): State<Arc<ServerState>>, page: Page) -> Result<H
                         td { (info.record.release_id) } td { (info.record.recipient_name) } td { (info.record.provided_on) }
                         td { (info.record.mode) } td.num { (info.record.n_persons) } td { (state_of(&info.record.release_id)) }
                         td { a href={ "/releases/" (info.record.release_id) "/report" } { (lang.t(T::Report)) } }
+                        @if page.authed.session.may(Action::ReleaseHandover) {
+                            td {
+                                form.inline method="post" action={ "/releases/" (info.record.release_id) "/handover" } {
+                                    (csrf_input(&page))
+                                    input type="text" name="recipient" placeholder=(lang.t(T::RecipientAccount)) required;
+                                    button.quiet type="submit" { (lang.t(T::HandOver)) }
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -484,6 +530,17 @@ async fn release_start(
         .await
         .map_err(|error| form.page.fail(error))?;
     Ok(Redirect::to(&format!("/jobs/{id}")))
+}
+
+async fn release_handover(
+    State(state): State<Arc<ServerState>>,
+    Path(id): Path<String>,
+    form: PageForm<api::HandoverBody>,
+) -> Result<Redirect, PageError> {
+    let request =
+        ServiceRequest::ReleaseHandover { release_id: id, recipient: form.form.recipient.trim().to_owned() };
+    form.page.run(&state, request).await?;
+    Ok(Redirect::to("/releases"))
 }
 
 async fn release_report(
@@ -774,11 +831,43 @@ async fn user_unlock(
 }
 
 async fn keys(State(state): State<Arc<ServerState>>, page: Page) -> Result<Html<String>, PageError> {
-    let Response::KeyStatus(status) = page.run(&state, ServiceRequest::KeysStatus).await? else {
+    keys_page(&state, &page, None).await
+}
+
+#[derive(Deserialize)]
+struct CredentialForm {
+    provider: String,
+}
+
+async fn provider_credential(
+    State(state): State<Arc<ServerState>>,
+    form: PageForm<CredentialForm>,
+) -> Result<Html<String>, PageError> {
+    let request = ServiceRequest::ProviderCredentialIssue { provider: form.form.provider.trim().to_owned() };
+    let Response::ProviderCredential { provider, token } = form.page.run(&state, request).await? else {
+        return Err(form.page.fail(ApiError::NotFound));
+    };
+    let lang = form.page.lang;
+    let notice = html! {
+        div.ok {
+            p { (provider) ": " (lang.t(T::CredentialShownOnce)) }
+            p { span.secret #provider-credential { (token.expose_secret()) } }
+        }
+    };
+    keys_page(&state, &form.page, Some(notice)).await
+}
+
+async fn keys_page(
+    state: &ServerState,
+    page: &Page,
+    notice: Option<Markup>,
+) -> Result<Html<String>, PageError> {
+    let Response::KeyStatus(status) = page.run(state, ServiceRequest::KeysStatus).await? else {
         return Err(page.fail(ApiError::NotFound));
     };
     let lang = page.lang;
     let body = html! {
+        @if let Some(notice) = notice { (notice) }
         p { (lang.t(T::KekId)) ": " code #kek-id { (status.kek_id) } }
         p { (lang.t(T::PublicKey)) ": " code { (status.audit_public_key) } }
         h2 { (lang.t(T::WrappedKeys)) }
@@ -788,6 +877,14 @@ async fn keys(State(state): State<Arc<ServerState>>, page: Page) -> Result<Html<
                 @for (object, kek) in &status.entries { tr { td { (object) } td { (kek) } } }
             }
         }))
+        @if page.authed.session.may(Action::ProviderCredential) {
+            h2 { (lang.t(T::ProviderCredential)) }
+            form.card #credential-form method="post" action="/keys/provider-credential" {
+                (csrf_input(page))
+                (field(lang.t(T::Code), "provider", "text", true))
+                button type="submit" { (lang.t(T::IssueCredential)) }
+            }
+        }
     };
     Ok(page.render("/keys", T::Keys, body))
 }

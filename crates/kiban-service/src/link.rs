@@ -8,7 +8,7 @@ use kiban_audit::Outcome;
 use kiban_columnar::CompactRecords;
 use kiban_linkage::{LinkageConfig, PairwiseQuality};
 use kiban_model::{IdentifiedPerson, LocalPatientId, PatientRecord, ProviderCode};
-use kiban_store::{BatchStatus, PersonLink};
+use kiban_store::{BatchStatus, PersonLink, RecordKey, ReviewDecision, ReviewItem};
 use sha2::{Digest, Sha256};
 
 use crate::app::Ctx;
@@ -92,14 +92,27 @@ pub(crate) fn link(ctx: &Ctx, args: &LinkRequest) -> Result<LinkOutcome> {
     anyhow::ensure!(!records.is_empty(), "the vault holds no records: ingest a provider's extract first");
     let persons: Vec<&IdentifiedPerson> = records.iter().map(|record| &record.person).collect();
     let linkage = kiban_linkage::link(&persons, &LinkageConfig::default());
+    // The reviewers' decisions: a pair decided to be one person joins its two clusters; every decided
+    // pair leaves the queue (a pair linkage left apart stays apart unless decided otherwise).
+    let decisions = ctx.store.review_decisions()?;
+    let cluster_of = apply_decisions(&persons, &linkage.cluster_of, &decisions);
+    let n_persons = cluster_of.iter().collect::<std::collections::HashSet<_>>().len();
+    let decided: std::collections::HashSet<&str> = decisions.iter().map(|d| d.pair_id.as_str()).collect();
+    let queue: Vec<ReviewItem> = linkage
+        .review
+        .iter()
+        .filter(|pair| cluster_of[pair.a] != cluster_of[pair.b])
+        .map(|pair| review_item(persons[pair.a], persons[pair.b], pair))
+        .filter(|item| !decided.contains(item.pair_id.as_str()))
+        .collect();
 
     let mut first_member: HashMap<u32, usize> = HashMap::new();
-    for (idx, cluster) in linkage.cluster_of.iter().enumerate() {
+    for (idx, cluster) in cluster_of.iter().enumerate() {
         first_member.entry(*cluster).or_insert(idx);
     }
     let links: Vec<PersonLink> = persons
         .iter()
-        .zip(&linkage.cluster_of)
+        .zip(&cluster_of)
         .map(|(person, cluster)| PersonLink {
             provider: person.provider.clone(),
             local_id: person.local_id.clone(),
@@ -107,25 +120,116 @@ pub(crate) fn link(ctx: &Ctx, args: &LinkRequest) -> Result<LinkOutcome> {
         })
         .collect();
     let detail = format!(
-        "{} records linked to {} persons; {} pairs for review",
+        "{} records linked to {n_persons} persons; {} pairs for review; {} review decisions applied",
         records.len(),
-        linkage.n_clusters,
-        linkage.review.len()
+        queue.len(),
+        decisions.len()
     );
     ctx.store.replace_person_links(
         &links,
         ctx.event(AuditAction::LinkageReplace, &ObjectRef::PersonLinks, Outcome::Success, detail),
     )?;
+    ctx.store.replace_review_queue(&queue)?;
 
     let quality = match &args.truth {
-        Some(path) => Some(measure(&persons, &linkage.cluster_of, path)?),
+        Some(path) => Some(measure(&persons, &cluster_of, path)?),
         None => None,
     };
-    Ok(LinkOutcome {
-        n_records: records.len(),
-        n_persons: linkage.n_clusters,
-        n_review: linkage.review.len(),
-        quality,
+    Ok(LinkOutcome { n_records: records.len(), n_persons, n_review: queue.len(), quality })
+}
+
+/// `cluster_of` with the clusters of every pair decided to be one person joined (union-find over clusters).
+fn apply_decisions(
+    persons: &[&IdentifiedPerson],
+    cluster_of: &[u32],
+    decisions: &[ReviewDecision],
+) -> Vec<u32> {
+    let index: HashMap<(&str, &str), usize> = persons
+        .iter()
+        .enumerate()
+        .map(|(idx, person)| ((person.provider.as_str(), person.local_id.as_str()), idx))
+        .collect();
+    let n_clusters = cluster_of.iter().max().map_or(0, |max| *max as usize + 1);
+    let mut parent: Vec<u32> = (0..n_clusters as u32).collect();
+    fn root(parent: &mut [u32], mut cluster: u32) -> u32 {
+        while parent[cluster as usize] != cluster {
+            parent[cluster as usize] = parent[parent[cluster as usize] as usize];
+            cluster = parent[cluster as usize];
+        }
+        cluster
+    }
+    for decision in decisions.iter().filter(|decision| decision.same_person) {
+        let a = index.get(&(decision.a.provider.as_str(), decision.a.local_id.as_str()));
+        let b = index.get(&(decision.b.provider.as_str(), decision.b.local_id.as_str()));
+        // A pair whose records left the vault (a deleted batch) has nothing to join.
+        if let (Some(a), Some(b)) = (a, b) {
+            let (ra, rb) = (root(&mut parent, cluster_of[*a]), root(&mut parent, cluster_of[*b]));
+            parent[ra.max(rb) as usize] = ra.min(rb);
+        }
+    }
+    cluster_of.iter().map(|cluster| root(&mut parent, *cluster)).collect()
+}
+
+/// A queued pair: an opaque ID (SHA-256 of the two record keys, in order), the fields' agreement and why
+/// linkage left it to a person. No patient value.
+fn review_item(a: &IdentifiedPerson, b: &IdentifiedPerson, pair: &kiban_linkage::ReviewPair) -> ReviewItem {
+    let key = |person: &IdentifiedPerson| RecordKey {
+        provider: person.provider.clone(),
+        local_id: person.local_id.clone(),
+    };
+    let (a, b) = if (a.provider.as_str(), a.local_id.as_str()) <= (b.provider.as_str(), b.local_id.as_str()) {
+        (key(a), key(b))
+    } else {
+        (key(b), key(a))
+    };
+    let mut hasher = Sha256::new();
+    for part in [a.provider.as_str(), a.local_id.as_str(), b.provider.as_str(), b.local_id.as_str()] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    let agreement = &pair.agreement;
+    let fields = [
+        ("kana_family", agreement.kana_family),
+        ("kana_given", agreement.kana_given),
+        ("kanji_name", agreement.kanji_name),
+        ("birth_date", agreement.birth_date),
+        ("sex", agreement.sex),
+        ("postal_code", agreement.postal_code),
+        ("phone", agreement.phone),
+        ("insurance", agreement.insurance),
+    ];
+    ReviewItem {
+        pair_id: format!("RV-{}", &hex::encode(hasher.finalize())[..16]),
+        a,
+        b,
+        score: pair.score,
+        agreement: fields
+            .iter()
+            .map(|(name, level)| format!("{name}={}", format!("{level:?}").to_lowercase()))
+            .collect::<Vec<_>>()
+            .join(" "),
+        reason: format!("{:?}", pair.reason),
+    }
+}
+
+/// Records a reviewer's decision on a queued pair (applied by the next linkage run), audited by the pair's
+/// opaque ID.
+pub(crate) fn decide(ctx: &Ctx, pair_id: &str, same_person: bool, reason: &str) -> Result<ReviewDecision> {
+    if reason.trim().is_empty() {
+        crate::error::refuse!(InvalidRequest, "give the reason for the decision");
+    }
+    let verdict = if same_person { "same person" } else { "different persons" };
+    let event = ctx.event(
+        AuditAction::LinkageReview,
+        &ObjectRef::ReviewPair(pair_id.to_owned()),
+        Outcome::Success,
+        format!("{verdict}: {}", reason.trim()),
+    );
+    ctx.store.decide_review_pair(pair_id, same_person, reason.trim(), event).map_err(|error| match error {
+        kiban_store::StoreError::ReviewPairNotFound { .. } => {
+            anyhow::Error::new(crate::ServiceError::new(crate::ErrorCode::NotFound, error.to_string()))
+        }
+        other => anyhow::Error::new(other),
     })
 }
 

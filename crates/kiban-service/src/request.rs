@@ -36,6 +36,14 @@ pub enum Request {
         batch: Option<u64>,
     },
     Link(LinkRequest),
+    /// The linkage review queue: pairs the last linkage run left to a person.
+    LinkReviewList,
+    /// A decision on a queued pair (one person or two), applied by the next linkage run.
+    LinkReviewDecide {
+        pair_id: String,
+        same_person: bool,
+        reason: String,
+    },
     Release(Box<ReleaseRequest>),
     ReleaseList,
     /// The HTML report of a recorded release (counts, treatments and measured risk: no patient value).
@@ -128,6 +136,8 @@ pub enum Response {
     Batches(Vec<BatchInfo>),
     Quarantine(Vec<QuarantinedInput>),
     Linked(LinkOutcome),
+    LinkReview(Vec<kiban_store::ReviewItem>),
+    LinkReviewDecided(kiban_store::ReviewDecision),
     Released(Box<ReleaseOutcome>),
     Releases {
         recorded: Vec<ReleaseInfo>,
@@ -178,7 +188,7 @@ impl Request {
             }
             Request::Ingest(_) => Action::Ingest,
             Request::BatchList | Request::Quarantine { .. } => Action::Receipts,
-            Request::Link(_) => Action::Link,
+            Request::Link(_) | Request::LinkReviewList | Request::LinkReviewDecide { .. } => Action::Link,
             Request::Release(_) => Action::Release,
             Request::ReleaseList | Request::ReleaseReport { .. } => Action::Ledger,
             Request::ReleaseExport { .. } => Action::ReleaseExport,
@@ -269,6 +279,10 @@ fn run(ctx: &crate::app::Ctx<'_>, session: &Session, request: Request) -> anyhow
         Request::BatchList => Response::Batches(ctx.store.batches()?),
         Request::Quarantine { batch } => Response::Quarantine(audit::quarantine(ctx, batch)?),
         Request::Link(form) => Response::Linked(link::link(ctx, &form)?),
+        Request::LinkReviewList => Response::LinkReview(ctx.store.review_queue()?),
+        Request::LinkReviewDecide { pair_id, same_person, reason } => {
+            Response::LinkReviewDecided(link::decide(ctx, &pair_id, same_person, &reason)?)
+        }
         Request::Release(form) => Response::Released(Box::new(release::release(ctx, &form)?)),
         Request::ReleaseList => {
             Response::Releases { recorded: ctx.store.releases()?, statuses: ctx.store.release_statuses()? }

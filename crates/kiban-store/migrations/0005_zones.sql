@@ -22,3 +22,31 @@ CREATE TABLE release_handovers (
     created_by TEXT NOT NULL
 );
 CREATE INDEX release_handovers_by_recipient ON release_handovers (recipient_user, id);
+
+-- The linkage review queue (名寄せの確認): the pairs of provider-local patients the latest linkage run
+-- could not decide, by an opaque pair ID; replaced by each run (it is derived from the vault).
+CREATE TABLE link_review_queue (
+    pair_id TEXT PRIMARY KEY,
+    a_provider TEXT NOT NULL,
+    a_local_id TEXT NOT NULL,
+    b_provider TEXT NOT NULL,
+    b_local_id TEXT NOT NULL,
+    score DOUBLE PRECISION NOT NULL,
+    agreement TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+
+-- Decisions on review pairs (same person or not), each with its reason and who decided. The latest
+-- decision on a pair holds; later linkage runs apply it. Append-only.
+CREATE TABLE link_review_decisions (
+    id BIGINT PRIMARY KEY,
+    pair_id TEXT NOT NULL,
+    a_provider TEXT NOT NULL,
+    a_local_id TEXT NOT NULL,
+    b_provider TEXT NOT NULL,
+    b_local_id TEXT NOT NULL,
+    same_person BIGINT NOT NULL,
+    reason TEXT NOT NULL,
+    decided_by TEXT NOT NULL,
+    decided_at TEXT NOT NULL
+);

@@ -72,6 +72,10 @@ pub enum StoreError {
     AuditChain(#[from] ChainBreak),
     #[error("the vault is locked: the operator's key (KIBAN_MASTER_KEY or the key file) was not given")]
     VaultLocked,
+    #[error(
+        "pair {pair_id} is not in the review queue: it was decided already, or a later linkage run replaced the queue"
+    )]
+    ReviewPairNotFound { pair_id: String },
     #[error("user {user} does not exist")]
     UserNotFound { user: String },
     #[error("user {user} already exists")]

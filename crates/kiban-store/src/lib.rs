@@ -100,7 +100,7 @@ pub use intake::{
 };
 pub use keystore::{KeyEntry, KeyStore, Rotation};
 pub use linkage_material::{LinkageExport, LinkageExportRow, ProvisionId};
-pub use links::PersonLink;
+pub use links::{PersonLink, RecordKey, ReviewDecision, ReviewItem};
 pub use optout::{OptoutInfo, OptoutRequest, OptoutSubject, RequesterKind};
 pub use releases::{LedgerEntry, ReleaseInfo, ReleaseRecord, ReleaseState, ReleaseStatus};
 pub use security::{

@@ -1,5 +1,5 @@
 //! The staff UI in a real headless Chromium, in both languages: sign in with a TOTP code, record an
-//! opt-out and print its notice, run linkage, make a release and read its report, verify the audit log.
+//! opt-out and print its notice, run linkage and decide a pair of its review queue, make a release and read its report, verify the audit log.
 //! `KIBAN_SCREENSHOTS=DIR` keeps a screenshot of each step there.
 
 use chrono::TimeDelta;
@@ -35,6 +35,8 @@ fn shot(browser: &Browser, name: &str) {
 fn staff_work_through_the_ui_in_japanese_and_in_english() {
     let Some(browser) = Browser::start() else { return };
     let server = TestServer::start(ServerOptions::default(), Some(300));
+    // Twins at two providers leave pairs to the review queue: one is decided in each language.
+    crate::seed_review_pairs(&server, 2);
     let intake = server.add_account("uketsuke", &["intake-operator"]);
     let processor = server.add_account("kakou", &["processor"]);
     let auditor = server.add_account("kansa", &["auditor"]);
@@ -78,6 +80,15 @@ fn staff_work_through_the_ui_in_japanese_and_in_english() {
         browser.goto(&format!("{}/linkage", server.base));
         browser.click("#run-linkage");
         browser.find("#job-state[data-state=done]");
+        // A pair of the review queue is decided to be one person; it leaves the queue.
+        browser.goto(&format!("{}/linkage", server.base));
+        let pair = browser.attribute("#review tr[data-pair]", "data-pair");
+        let row = format!("#review tr[data-pair='{pair}']");
+        browser.type_into(&format!("{row} input[name=reason]"), "same kana, birth date and insurer");
+        browser.click(&format!("{row} button[value=same]"));
+        browser.find("#run-linkage");
+        assert!(!browser.source().contains(&pair), "the decided pair left the queue");
+        shot(&browser, &format!("{lang}-review"));
         browser.goto(&format!("{}/releases", server.base));
         browser.type_into("#release-form input[name=recipient_name]", &format!("Browser University {lang}"));
         browser.type_into("#release-form input[name=recipient_address]", "Osaka");

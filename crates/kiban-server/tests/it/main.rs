@@ -6,6 +6,7 @@
 
 mod browser;
 mod matrix;
+mod review;
 mod webdriver;
 mod zones;
 
@@ -25,6 +26,49 @@ const BACKEND_VAR: &str = "KIBAN_SERVER_TEST_BACKEND";
 /// Where every test's clock starts: a weekday noon in Japan.
 fn start_time() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-12-07T03:00:00Z").unwrap().with_timezone(&Utc)
+}
+
+/// Twins at two CSV providers (one of each pair at each), registered, ingested and linked: linkage leaves
+/// each pair to a person (same family name, birth date, phone and address; given names alike but not the
+/// same). `n` pairs, at most 4.
+pub(crate) fn seed_review_pairs(server: &TestServer, n: usize) {
+    const FAMILIES: [(&str, &str); 4] =
+        [("ヤマキ", "山木"), ("スズカ", "鈴鹿"), ("タナベ", "田辺"), ("イシダ", "石田")];
+    const TWINS: [(&str, &str); 2] = [("ヨウナ", "洋奈"), ("ヨウミ", "洋美")];
+    let desk = server.add_account("twins-desk", &["intake-operator"]);
+    let desk = sign_in(&server.app, &desk.name, &desk.password, &desk.totp);
+    let folder = tempfile::tempdir().unwrap();
+    for (side, code) in ["1399000001", "1399000002"].into_iter().enumerate() {
+        let dir = folder.path().join(code);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut csv = String::from("patient_id,name_kanji,name_kana,birth_date,sex,postal_code,phone\n");
+        for (pair, (kana_family, kanji_family)) in FAMILIES.iter().take(n).enumerate() {
+            let (kana_given, kanji_given) = TWINS[side];
+            csv.push_str(&format!(
+                "T{pair},{kanji_family} {kanji_given},{kana_family} {kana_given},2003-03-{:02},F,100-12{pair:02},090-3295-15{pair:02}\n",
+                10 + pair
+            ));
+        }
+        std::fs::write(dir.join("patients.csv"), csv).unwrap();
+        let register = Request::ProviderAdd(kiban_service::ProviderRequest {
+            code: code.to_owned(),
+            name: format!("Twins Clinic {side}"),
+            address: "Tokyo".to_owned(),
+            notified_on: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+            published_on: Some(chrono::NaiveDate::from_ymd_opt(2026, 1, 20).unwrap()),
+        });
+        server.app.execute(&desk, register).unwrap();
+        let ingest = Request::Ingest(kiban_service::IngestRequest {
+            provider: code.to_owned(),
+            format: kiban_service::IngestFormat::Csv,
+            path: dir,
+            mapping: None,
+        });
+        server.app.execute(&desk, ingest).unwrap();
+    }
+    let linker = server.add_account("twins-linker", &["processor"]);
+    let linker = sign_in(&server.app, &linker.name, &linker.password, &linker.totp);
+    server.app.execute(&linker, Request::Link(kiban_service::LinkRequest::default())).unwrap();
 }
 
 /// A staff account a test signs in with.

@@ -20,6 +20,7 @@ pub(crate) const GRID: &str = "
     GET    /api/v1/batches                     x      .         x        .        x       .
     GET    /api/v1/batches/1/quarantine        x      .         x        .        x       .
     POST   /api/v1/link                        .      x         .        .        .       .
+    GET    /api/v1/linkage/review              .      x         .        .        .       .
     GET    /api/v1/releases                    .      x         x        .        x       .
     POST   /api/v1/releases                    .      x         .        .        .       .
     POST   /api/v1/releases/{release}/handover .      x         .        .        .       .
@@ -41,6 +42,7 @@ pub(crate) const GRID: &str = "
     GET    /                                   x      x         x        x        x       x
     GET    /providers                          x      x         x        .        x       .
     GET    /batches                            x      .         x        .        x       .
+    GET    /linkage                            .      x         .        .        .       .
     GET    /releases                           .      x         x        .        x       .
     GET    /ledger                             .      x         x        .        x       .
     GET    /receipts                           x      .         x        .        x       .
