@@ -51,7 +51,15 @@ pub(crate) fn serve(app: App, args: &ServeArgs) -> Result<()> {
         }
         _ => None,
     };
+    // The session cookie is Secure: beyond loopback a browser keeps it only over HTTPS, and the Act wants
+    // data to move encrypted (Rule 6-4-ニ(4)).
+    anyhow::ensure!(
+        tls.is_some() || args.listen.ip().is_loopback(),
+        "serving plain HTTP on {} would send sessions and records unencrypted: give --tls-cert and --tls-key, or --tls-self-signed",
+        args.listen
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(kiban_server::BLOCKING_THREADS)
         .enable_all()
         .build()
         .context("starting the server's runtime")?;

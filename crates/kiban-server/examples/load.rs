@@ -1,6 +1,6 @@
 //! Load on loopback, bounded and self-stopping: `--sessions` staff sessions (default 50) each sign in and
 //! browse and list (pages and API reads) `--requests` times, all at once, against a server in this
-//! process over a demo store; then one upload of `--upload-mib` MiB (default 1024) through the intake
+//! process over a demo store, after one upload of `--upload-mib` MiB (default 1024) through the intake
 //! zone. Prints latency percentiles, errors, and the process's peak memory before and after the upload.
 //!
 //! ```sh
@@ -23,10 +23,15 @@ fn arg(name: &str, default: u64) -> u64 {
 
 /// Peak resident memory of this process so far (VmHWM), in MiB.
 fn peak_rss_mib() -> f64 {
+    status_mib("VmHWM:")
+}
+
+/// A memory figure of this process from /proc/self/status, in MiB.
+fn status_mib(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kib| kib / 1024.0)
 }
@@ -78,7 +83,11 @@ fn main() {
         Arc::clone(&app),
         &ServerOptions { zone: Zone::All, login_attempts_per_minute: 100_000, ..ServerOptions::default() },
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(kiban_server::BLOCKING_THREADS)
+        .enable_all()
+        .build()
+        .unwrap();
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -86,7 +95,49 @@ fn main() {
         let _ = stopped.await;
     }));
 
-    // 1. Sessions browsing and listing, all at once.
+    // 1. One large upload through the intake zone: the FHIR provider's extract and a filler file intake
+    // skips (not FHIR), as one tar archive streamed from disk.
+    if upload_mib > 0 {
+        let archive_path = dir.path().join("upload.tar");
+        {
+            let file = BufWriter::new(std::fs::File::create(&archive_path).unwrap());
+            let mut builder = tar::Builder::new(file);
+            builder.append_dir_all("extract", dir.path().join("synthetic-cohort").join(&fhir)).unwrap();
+            let mut header = tar::Header::new_gnu();
+            header.set_size(upload_mib << 20);
+            header.set_mode(0o600);
+            header.set_cksum();
+            builder
+                .append_data(&mut header, "filler.bin", std::io::repeat(0x5a).take(upload_mib << 20))
+                .unwrap();
+            builder.into_inner().unwrap().flush().unwrap();
+        }
+        let size = std::fs::metadata(&archive_path).unwrap().len();
+        let rss_before = peak_rss_mib();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(1800)))
+            .build()
+            .into();
+        let file = std::fs::File::open(&archive_path).unwrap();
+        let sent = Instant::now();
+        let mut response = agent
+            .post(&format!("{base}/intake/v1/extracts?format=fhir"))
+            .header("Authorization", &format!("Bearer {}", credential.expose_secret()))
+            .header("Content-Type", "application/x-tar")
+            .send(ureq::SendBody::from_reader(&mut std::io::BufReader::new(file)))
+            .unwrap();
+        let status = response.status().as_u16();
+        let body = response.body_mut().read_to_string().unwrap();
+        let seconds = sent.elapsed().as_secs_f64();
+        println!(
+            "upload: {:.0} MiB in {seconds:.1} s ({:.0} MiB/s), status {status}; peak RSS {rss_before:.0} → {:.0} MiB; answer {body}",
+            size as f64 / (1 << 20) as f64,
+            size as f64 / (1 << 20) as f64 / seconds,
+            peak_rss_mib()
+        );
+    }
+    // 2. Sessions browsing and listing, all at once.
     let paths = [
         "/",
         "/providers",
@@ -151,48 +202,6 @@ fn main() {
         peak_rss_mib()
     );
 
-    // 2. One large upload through the intake zone: the FHIR provider's extract and a filler file intake
-    // skips (not FHIR), as one tar archive streamed from disk.
-    if upload_mib > 0 {
-        let archive_path = dir.path().join("upload.tar");
-        {
-            let file = BufWriter::new(std::fs::File::create(&archive_path).unwrap());
-            let mut builder = tar::Builder::new(file);
-            builder.append_dir_all("extract", dir.path().join("synthetic-cohort").join(&fhir)).unwrap();
-            let mut header = tar::Header::new_gnu();
-            header.set_size(upload_mib << 20);
-            header.set_mode(0o600);
-            header.set_cksum();
-            builder
-                .append_data(&mut header, "filler.bin", std::io::repeat(0x5a).take(upload_mib << 20))
-                .unwrap();
-            builder.into_inner().unwrap().flush().unwrap();
-        }
-        let size = std::fs::metadata(&archive_path).unwrap().len();
-        let rss_before = peak_rss_mib();
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(1800)))
-            .build()
-            .into();
-        let file = std::fs::File::open(&archive_path).unwrap();
-        let sent = Instant::now();
-        let mut response = agent
-            .post(&format!("{base}/intake/v1/extracts?format=fhir"))
-            .header("Authorization", &format!("Bearer {}", credential.expose_secret()))
-            .header("Content-Type", "application/x-tar")
-            .send(ureq::SendBody::from_reader(&mut std::io::BufReader::new(file)))
-            .unwrap();
-        let status = response.status().as_u16();
-        let body = response.body_mut().read_to_string().unwrap();
-        let seconds = sent.elapsed().as_secs_f64();
-        println!(
-            "upload: {:.0} MiB in {seconds:.1} s ({:.0} MiB/s), status {status}; peak RSS {rss_before:.0} → {:.0} MiB; answer {body}",
-            size as f64 / (1 << 20) as f64,
-            size as f64 / (1 << 20) as f64 / seconds,
-            peak_rss_mib()
-        );
-    }
     let _ = stop.send(());
     runtime.block_on(server).unwrap().unwrap();
 }

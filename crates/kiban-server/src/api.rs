@@ -71,8 +71,12 @@ pub(crate) async fn start_job(
     describe: fn(&Response) -> (String, Option<String>),
 ) -> Result<u64, ApiError> {
     if !session.may(request.action()) {
+        // The service refuses it (and records the refusal); its error is the answer.
         execute(state, session, request).await?;
-        return Err(ApiError::BadRequest("the refused operation ran".to_owned()));
+        return Err(ApiError::Service(kiban_service::ServiceError::new(
+            kiban_service::ErrorCode::Forbidden,
+            "this operation is not allowed for your roles",
+        )));
     }
     Ok(state.jobs.start(&state.app, session, request, describe))
 }
@@ -96,6 +100,7 @@ pub(crate) async fn sign_in(
     body: LoginBody,
 ) -> Result<(kiban_service::LoginOutcome, Session), ApiError> {
     state.limiter.attempt(&[format!("ip:{client}"), format!("user:{}", body.user)])?;
+    let _permit = state.password_checks.acquire().await.map_err(|_| ApiError::NotFound)?;
     let app = Arc::clone(&state.app);
     crate::blocking(move || {
         let code = body.code.trim();

@@ -176,5 +176,12 @@ texts! {
     Decision => "判断", "Decision";
     SamePerson => "同一人物", "Same person";
     DifferentPersons => "別人", "Different persons";
+    Enroll => "利用登録（初回のパスワード設定）", "Enroll (set your first password)";
+    EnrollHelp => "管理者から手渡された登録トークンで、ご自分のパスワードを設定します。管理者を含め、誰もあなたのパスワードを知ることはありません。", "Set your own password with the enrollment token an administrator handed you. Nobody, administrators included, ever learns your password.";
+    EnrollmentTokenField => "登録トークン", "Enrollment token";
+    NewPassword => "新しいパスワード（13文字以上、または8文字以上で2か月ごとに変更）", "New password (13+ characters, or 8+ changed every 2 months)";
+    EnrolledShownOnce => "登録しました。以下は一度だけ表示されます。認証アプリに登録し、回復コードを安全に保管してください。", "Enrolled. What follows is shown once: add the secret to your authenticator app and keep the recovery codes safe.";
+    TotpSecret => "認証アプリ用の秘密鍵", "Authenticator secret";
+    RecoveryCodes => "回復コード（各1回限り）", "Recovery codes (each works once)";
     YourSections => "利用できる機能", "What you can do";
 }

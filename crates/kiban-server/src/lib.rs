@@ -80,6 +80,9 @@ pub struct ServerState {
     pub(crate) limiter: session::LoginLimiter,
     pub(crate) jobs: Arc<jobs::Jobs>,
     pub(crate) max_upload_bytes: u64,
+    /// Password checks (argon2id, 19 MiB each) running at once: a burst of logins queues here instead of
+    /// taking memory for each.
+    pub(crate) password_checks: tokio::sync::Semaphore,
 }
 
 impl ServerState {
@@ -89,9 +92,16 @@ impl ServerState {
             limiter: session::LoginLimiter::new(options.login_attempts_per_minute),
             jobs: Arc::default(),
             max_upload_bytes: options.max_upload_bytes,
+            password_checks: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            ),
         })
     }
 }
+
+/// Threads of the runtime's blocking pool, where every service call runs. The store lends at most 8
+/// connections at once, so more threads would only wait for one, each holding memory of its own.
+pub const BLOCKING_THREADS: usize = 16;
 
 /// Runs `work` (a call into the synchronous service) on the blocking pool.
 pub(crate) async fn blocking<T: Send + 'static>(

@@ -26,6 +26,7 @@ pub(crate) fn routes() -> Router<Arc<ServerState>> {
         .route("/assets/style.css", get(style))
         .route("/lang/{code}", get(set_lang))
         .route("/login", get(login_page).post(login_submit))
+        .route("/enroll", get(enroll_page).post(enroll_submit))
         .route("/logout", post(logout))
         .route("/", get(dashboard))
         .route("/providers", get(providers).post(provider_add))
@@ -209,7 +210,8 @@ async fn set_lang(Path(code): Path<String>, headers: HeaderMap) -> HttpResponse 
         .and_then(|value| value.to_str().ok())
         .and_then(|referer| referer.split_once("://").map(|(_, rest)| rest))
         .and_then(|rest| rest.find('/').map(|slash| rest[slash..].to_owned()))
-        .filter(|path| path.starts_with('/') && !path.starts_with("//"))
+        // Only a path on this server: not `//host` nor `/\host`, which browsers read as another site.
+        .filter(|path| path.starts_with('/') && !path.starts_with("//") && !path.contains('\\'))
         .unwrap_or_else(|| "/".to_owned());
     let cookie = format!("lang={}; Path=/; SameSite=Strict; Max-Age=31536000", lang.code());
     ([(header::SET_COOKIE, cookie)], Redirect::to(&back)).into_response()
@@ -226,7 +228,91 @@ fn login_form(lang: Lang, error: Option<&ApiError>) -> Markup {
             label { span { (lang.t(T::OneTimeCode)) } input type="text" name="code" autocomplete="one-time-code" required; }
             button type="submit" { (lang.t(T::SignIn)) }
         }
+        p.muted { a href="/enroll" { (lang.t(T::Enroll)) } }
     }
+}
+
+fn enroll_form(lang: Lang, error: Option<&ApiError>) -> Markup {
+    html! {
+        p { (lang.t(T::EnrollHelp)) }
+        @if let Some(error) = error {
+            p.error #enroll-error data-code=(error.code()) { (error.message()) }
+        }
+        form.card #enroll method="post" action="/enroll" {
+            (field(lang.t(T::UserName), "user", "text", true))
+            (field(lang.t(T::EnrollmentTokenField), "token", "password", true))
+            (field(lang.t(T::NewPassword), "password", "password", true))
+            button type="submit" { (lang.t(T::Enroll)) }
+        }
+    }
+}
+
+async fn enroll_page(headers: HeaderMap) -> Html<String> {
+    let lang = Lang::of(&headers);
+    Html(layout(lang, None, lang.t(T::Enroll), "", enroll_form(lang, None)).into_string())
+}
+
+#[derive(Deserialize)]
+struct EnrollBody {
+    user: String,
+    token: String,
+    password: String,
+}
+
+/// A new user sets their password with the enrollment token an administrator handed them, and is shown
+/// their authenticator secret and recovery codes, once. Rate-limited like a login.
+async fn enroll_submit(State(state): State<Arc<ServerState>>, request: Request) -> HttpResponse {
+    let lang = Lang::of(request.headers());
+    let (parts, body) = request.into_parts();
+    let fail = |error: ApiError| {
+        (
+            error.status(),
+            Html(layout(lang, None, lang.t(T::Enroll), "", enroll_form(lang, Some(&error))).into_string()),
+        )
+            .into_response()
+    };
+    if let Err(error) = crate::session::check_origin(&parts.headers) {
+        return fail(error);
+    }
+    let client = crate::session::client_address(&parts);
+    let Some(form) = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .ok()
+        .and_then(|bytes| serde_urlencoded::from_bytes::<EnrollBody>(&bytes).ok())
+    else {
+        return fail(ApiError::BadRequest(
+            "fill in the user name, the enrollment token and a new password".to_owned(),
+        ));
+    };
+    if let Err(error) = state.limiter.attempt(&[format!("ip:{client}"), format!("user:{}", form.user)]) {
+        return fail(error);
+    }
+    let Ok(_permit) = state.password_checks.acquire().await else {
+        return fail(ApiError::NotFound);
+    };
+    let app = Arc::clone(&state.app);
+    let enrolled = match crate::blocking(move || {
+        app.enroll(form.user.trim(), form.token.trim(), &form.password)
+    })
+    .await
+    {
+        Ok(Ok(enrolled)) => enrolled,
+        Ok(Err(error)) => return fail(ApiError::Service(error)),
+        Err(error) => return fail(error),
+    };
+    let base32 = enrolled.totp.to_base32();
+    let uri = enrolled.totp.provisioning_uri(&enrolled.user);
+    let body = html! {
+        div.ok #enrolled {
+            p { (lang.t(T::EnrolledShownOnce)) }
+            p { (lang.t(T::TotpSecret)) ": " span.secret #totp-secret { (base32.expose_secret()) } }
+            p.muted { code { (uri.expose_secret()) } }
+            p { (lang.t(T::RecoveryCodes)) }
+            ul #recovery-codes { @for code in &enrolled.recovery_codes { li { span.secret { (code.expose_secret()) } } } }
+        }
+        p { a href="/login" { (lang.t(T::SignIn)) } }
+    };
+    Html(layout(lang, None, lang.t(T::Enroll), "", body).into_string()).into_response()
 }
 
 async fn login_page(headers: HeaderMap) -> Html<String> {

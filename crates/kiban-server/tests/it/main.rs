@@ -371,6 +371,16 @@ fn the_pages_speak_japanese_by_default_and_english_when_switched() {
     assert!(page.contains("<html lang=\"ja\"") && page.contains("ログイン"), "Japanese by default");
     let (status, _, location) = client.send("GET", "/lang/en", None);
     assert_eq!((status, location.as_deref()), (303, Some("/")));
+    // The switch returns to the page it was on, and never to another site.
+    for (referer, back) in [
+        ("http://127.0.0.1:1/releases", "/releases"),
+        ("http://127.0.0.1:1//evil.example/x", "/"),
+        ("http://127.0.0.1:1/\\evil.example", "/"),
+    ] {
+        let response =
+            agent().get(&format!("{}/lang/en", server.base)).header("Referer", referer).call().unwrap();
+        assert_eq!(response.headers().get("location").unwrap(), back, "back from {referer}");
+    }
     let mut english = server.client();
     english.cookie = Some("lang=en".to_owned());
     let (_, page) = english.get("/login");

@@ -120,6 +120,35 @@ impl Browser {
         panic!("no element {css} on {}:\n{}", self.url(), self.source());
     }
 
+    /// How many elements `css` selects now.
+    pub(crate) fn find_all(&self, css: &str) -> usize {
+        let found = self.call("POST", "/elements", Some(json!({ "using": "css selector", "value": css })));
+        found.as_array().map_or(0, Vec::len)
+    }
+
+    /// Waits until the page's address contains `part` (a link followed, a form answered).
+    pub(crate) fn wait_url(&self, part: &str) {
+        let reached = (0..ATTEMPTS).any(|_| {
+            let here = self.url().contains(part);
+            if !here {
+                std::thread::sleep(PAUSE);
+            }
+            here
+        });
+        assert!(reached, "never reached a page at {part}; on {}", self.url());
+    }
+
+    /// Waits until nothing matches `css` (a form's answer replaced the page); false if it never goes.
+    pub(crate) fn gone(&self, css: &str) -> bool {
+        (0..ATTEMPTS).any(|_| {
+            let gone = self.find_all(css) == 0;
+            if !gone {
+                std::thread::sleep(PAUSE);
+            }
+            gone
+        })
+    }
+
     pub(crate) fn type_into(&self, css: &str, text: &str) {
         let element = self.find(css);
         self.call("POST", &format!("/element/{element}/clear"), None);
