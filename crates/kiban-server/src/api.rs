@@ -81,6 +81,11 @@ pub(crate) async fn start_job(
     Ok(state.jobs.start(&state.app, session, request, describe))
 }
 
+/// A number in a path (a batch, a job): none other names anything.
+pub(crate) fn number(text: &str) -> Result<u64, ApiError> {
+    text.parse().map_err(|_| ApiError::NotFound)
+}
+
 fn job_started(id: u64) -> HttpResponse {
     (StatusCode::ACCEPTED, Json(json!({ "job": id, "status": format!("/api/v1/jobs/{id}") }))).into_response()
 }
@@ -99,7 +104,7 @@ pub(crate) async fn sign_in(
     client: String,
     body: LoginBody,
 ) -> Result<(kiban_service::LoginOutcome, Session), ApiError> {
-    state.limiter.attempt(&[format!("ip:{client}"), format!("user:{}", body.user)])?;
+    state.limiter.attempt(&[format!("ip:{client}"), format!("user:{}", body.user.trim())])?;
     let _permit = state.password_checks.acquire().await.map_err(|_| ApiError::NotFound)?;
     let app = Arc::clone(&state.app);
     crate::blocking(move || {
@@ -255,9 +260,9 @@ async fn batches(State(state): State<Arc<ServerState>>, authed: Authed) -> Resul
 async fn quarantine(
     State(state): State<Arc<ServerState>>,
     authed: Authed,
-    Path(batch): Path<u64>,
+    Path(batch): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    read(&state, authed, Request::Quarantine { batch: Some(batch) }).await
+    read(&state, authed, Request::Quarantine { batch: Some(number(&batch)?) }).await
 }
 
 pub(crate) fn describe_link(response: &Response) -> (String, Option<String>) {
@@ -391,9 +396,9 @@ async fn release(
 async fn job(
     State(state): State<Arc<ServerState>>,
     authed: Authed,
-    Path(id): Path<u64>,
+    Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let job = state.jobs.get(id, authed.session.user()).ok_or(ApiError::NotFound)?;
+    let job = state.jobs.get(number(&id)?, authed.session.user()).ok_or(ApiError::NotFound)?;
     let (summary, link, error) = match &job.state {
         crate::jobs::JobState::Running => (None, None, None),
         crate::jobs::JobState::Done { summary, link } => (Some(summary.clone()), link.clone(), None),

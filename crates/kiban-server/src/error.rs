@@ -21,6 +21,8 @@ pub(crate) enum ApiError {
     Csrf,
     /// A malformed request the service never saw (a bad form field, a bad query).
     BadRequest(String),
+    /// A body larger than this server accepts.
+    TooLarge(String),
     /// No such route or object in this zone.
     NotFound,
 }
@@ -39,6 +41,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Csrf => "csrf",
             ApiError::BadRequest(_) => "bad_request",
+            ApiError::TooLarge(_) => "too_large",
             ApiError::NotFound => "not_found",
         }
     }
@@ -54,7 +57,7 @@ impl ApiError {
                 "the request lacks this session's CSRF token or comes from another site: reload the page"
                     .to_owned()
             }
-            ApiError::BadRequest(message) => message.clone(),
+            ApiError::BadRequest(message) | ApiError::TooLarge(message) => message.clone(),
             ApiError::NotFound => "no such page or object".to_owned(),
         }
     }
@@ -68,6 +71,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Csrf => StatusCode::FORBIDDEN,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
         }
     }

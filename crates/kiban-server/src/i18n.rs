@@ -183,5 +183,13 @@ texts! {
     EnrolledShownOnce => "登録しました。以下は一度だけ表示されます。認証アプリに登録し、回復コードを安全に保管してください。", "Enrolled. What follows is shown once: add the secret to your authenticator app and keep the recovery codes safe.";
     TotpSecret => "認証アプリ用の秘密鍵", "Authenticator secret";
     RecoveryCodes => "回復コード（各1回限り）", "Recovery codes (each works once)";
+    UploadTitle => "医療情報の送付（受領ゾーン）", "Send an extract (intake zone)";
+    UploadHelp => "医療情報取扱事業者の方へ：抽出データを1つのtarアーカイブにまとめ、発行されたアップロード用認証情報とともに送信してください。受領の記録が作成されます。", "For providers: pack the extract into one tar archive and send it with the upload credential you were issued; a record of receipt is made.";
+    Credential => "アップロード用認証情報", "Upload credential";
+    Archive => "抽出データ（tar）", "Extract (tar)";
+    Upload => "送信", "Send";
+    Sending => "送信中…", "Sending…";
+    UploadDone => "受領しました：バッチ {batch}、{persons} 人、隔離 {quarantined} 件。", "Received: batch {batch}, {persons} persons, {quarantined} quarantined.";
+    AlreadyReceived => "（受領済みの抽出データです。重複して保存はしません）", "(already received: nothing was stored twice)";
     YourSections => "利用できる機能", "What you can do";
 }

@@ -120,7 +120,10 @@ pub(crate) async fn blocking<T: Send + 'static>(
 pub fn router(state: Arc<ServerState>, zone: Zone) -> Router {
     let mut router = Router::new()
         .route("/healthz", axum::routing::get(|| async { "ok" }))
-        .route("/api/openapi.json", axum::routing::get(|| async { axum::Json(openapi::document()) }));
+        .route("/api/openapi.json", axum::routing::get(|| async { axum::Json(openapi::document()) }))
+        // Every zone's pages share the style sheet and the language switch.
+        .route("/assets/style.css", axum::routing::get(ui::style))
+        .route("/lang/{code}", axum::routing::get(ui::set_lang));
     if matches!(zone, Zone::Intake | Zone::All) {
         router = router.merge(zones::intake_routes());
     }
@@ -148,8 +151,9 @@ async fn security_headers(
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
+    // A page that sets its own policy (a release report, a printable notice: inline styles, no script)
+    // keeps it.
+    headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(
         HeaderValue::from_static(
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
         ),

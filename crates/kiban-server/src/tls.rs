@@ -1,7 +1,7 @@
 //! TLS for the server (Rule 6-4-ニ(4): data moves encrypted): rustls (ring provider) over the operator's
 //! certificate and key (PEM files), or a self-signed certificate made once for a local setup and kept in
-//! `{data_dir}/tls/` (the key owner-only). Handshakes are bounded in time, so a client that stalls one
-//! cannot hold the listener.
+//! `{data_dir}/tls/` (the key owner-only). Each handshake runs in its own task, bounded in time, so a
+//! client that stalls one cannot hold the listener.
 
 use std::io;
 use std::net::SocketAddr;
@@ -81,16 +81,56 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     file.write_all(bytes).with_context(|| format!("writing {}", path.display()))
 }
 
-/// A TCP listener whose connections are TLS: `accept` hands over only connections whose handshake
-/// finished in time; the others are dropped.
+/// A TCP listener whose connections are TLS. Each handshake runs in a task of its own, bounded in time,
+/// so a client that stalls one holds up nobody; `accept` hands over the connections whose handshake
+/// finished.
 pub struct TlsListener {
-    tcp: TcpListener,
-    acceptor: TlsAcceptor,
+    local: SocketAddr,
+    ready: tokio::sync::mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
 }
 
+/// Handshakes in flight at once; past it, new connections wait in the kernel's backlog.
+const MAX_HANDSHAKES: usize = 256;
+
 impl TlsListener {
+    /// Starts accepting on `tcp` (call inside the runtime that serves).
+    ///
+    /// # Panics
+    /// Outside a tokio runtime.
     pub fn new(tcp: TcpListener, config: Arc<rustls::ServerConfig>) -> TlsListener {
-        TlsListener { tcp, acceptor: TlsAcceptor::from(config) }
+        let local = tcp.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let (sender, ready) = tokio::sync::mpsc::channel(64);
+        let acceptor = TlsAcceptor::from(config);
+        let slots = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
+        tokio::spawn(async move {
+            loop {
+                let Ok(slot) = Arc::clone(&slots).acquire_owned().await else { return };
+                let (stream, address) = match tcp.accept().await {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Out of file descriptors and the like: wait a moment rather than spin.
+                        tracing::warn!(%error, "accepting a connection failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let (acceptor, ready) = (acceptor.clone(), sender.clone());
+                tokio::spawn(async move {
+                    let _slot = slot;
+                    match tokio::time::timeout(HANDSHAKE, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => {
+                            let _ = ready.send((tls, address)).await;
+                        }
+                        Ok(Err(error)) => tracing::debug!(%error, %address, "a TLS handshake failed"),
+                        Err(_) => tracing::debug!(%address, "a TLS handshake timed out"),
+                    }
+                });
+                if sender.is_closed() {
+                    return;
+                }
+            }
+        });
+        TlsListener { local, ready }
     }
 }
 
@@ -99,26 +139,15 @@ impl Listener for TlsListener {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let (stream, address) = match self.tcp.accept().await {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Out of file descriptors and the like: wait a moment rather than spin.
-                    tracing::warn!(%error, "accepting a connection failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            match tokio::time::timeout(HANDSHAKE, self.acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => return (tls, address),
-                Ok(Err(error)) => tracing::debug!(%error, %address, "a TLS handshake failed"),
-                Err(_) => tracing::debug!(%address, "a TLS handshake timed out"),
-            }
+        match self.ready.recv().await {
+            Some(connection) => connection,
+            // The accepting task ended (the listener failed for good): nothing more will come.
+            None => std::future::pending().await,
         }
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.tcp.local_addr()
+        Ok(self.local)
     }
 }
 

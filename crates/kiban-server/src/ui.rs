@@ -23,8 +23,6 @@ use crate::session::{Authed, CSRF_FIELD, Mutation};
 
 pub(crate) fn routes() -> Router<Arc<ServerState>> {
     Router::new()
-        .route("/assets/style.css", get(style))
-        .route("/lang/{code}", get(set_lang))
         .route("/login", get(login_page).post(login_submit))
         .route("/enroll", get(enroll_page).post(enroll_submit))
         .route("/logout", post(logout))
@@ -140,7 +138,13 @@ const SECTIONS: &[(&str, T, Action)] = &[
     ("/keys", T::Keys, Action::KeysStatus),
 ];
 
-fn layout(lang: Lang, session: Option<(&Session, &str)>, title: &str, here: &str, body: Markup) -> Markup {
+pub(crate) fn layout(
+    lang: Lang,
+    session: Option<(&Session, &str)>,
+    title: &str,
+    here: &str,
+    body: Markup,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -195,14 +199,14 @@ fn empty_or<Item>(lang: Lang, items: &[Item], table: impl FnOnce() -> Markup) ->
     }
 }
 
-async fn style() -> impl IntoResponse {
+pub(crate) async fn style() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")],
         include_str!("../assets/style.css"),
     )
 }
 
-async fn set_lang(Path(code): Path<String>, headers: HeaderMap) -> HttpResponse {
+pub(crate) async fn set_lang(Path(code): Path<String>, headers: HeaderMap) -> HttpResponse {
     let lang = Lang::parse(&code).unwrap_or(Lang::Ja);
     // Back to the page the switch was on, when it was one of ours.
     let back = headers
@@ -284,7 +288,8 @@ async fn enroll_submit(State(state): State<Arc<ServerState>>, request: Request) 
             "fill in the user name, the enrollment token and a new password".to_owned(),
         ));
     };
-    if let Err(error) = state.limiter.attempt(&[format!("ip:{client}"), format!("user:{}", form.user)]) {
+    if let Err(error) = state.limiter.attempt(&[format!("ip:{client}"), format!("user:{}", form.user.trim())])
+    {
         return fail(error);
     }
     let Ok(_permit) = state.password_checks.acquire().await else {
@@ -476,8 +481,9 @@ async fn batches(State(state): State<Arc<ServerState>>, page: Page) -> Result<Ht
 async fn quarantine(
     State(state): State<Arc<ServerState>>,
     page: Page,
-    Path(batch): Path<u64>,
+    Path(batch): Path<String>,
 ) -> Result<Html<String>, PageError> {
+    let batch = api::number(&batch).map_err(|error| page.fail(error))?;
     let Response::Quarantine(inputs) =
         page.run(&state, ServiceRequest::Quarantine { batch: Some(batch) }).await?
     else {
@@ -640,7 +646,10 @@ async fn release_report(
     };
     // The report is a document of its own (its own styles and plots); it runs no script.
     Ok((
-        [(header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'; img-src data:")],
+        [(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'",
+        )],
         Html(html),
     )
         .into_response())
@@ -649,8 +658,9 @@ async fn release_report(
 async fn job(
     State(state): State<Arc<ServerState>>,
     page: Page,
-    Path(id): Path<u64>,
+    Path(id): Path<String>,
 ) -> Result<HttpResponse, PageError> {
+    let id = api::number(&id).map_err(|error| page.fail(error))?;
     let job = state.jobs.get(id, page.authed.session.user()).ok_or_else(|| page.fail(ApiError::NotFound))?;
     let lang = page.lang;
     let running = matches!(job.state, JobState::Running);
@@ -1058,7 +1068,10 @@ async fn optout_notice(
     };
     // The kept notice is a whole printable document (its own inline styles, no script).
     Ok((
-        [(header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'")],
+        [(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        )],
         Html(PreEscaped(notice).into_string()),
     )
         .into_response())

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::{get, post};
@@ -30,7 +30,34 @@ use crate::error::ApiError;
 use crate::session::Authed;
 
 pub(crate) fn intake_routes() -> Router<Arc<ServerState>> {
-    Router::new().route("/intake/v1/extracts", post(upload))
+    Router::new()
+        .route("/intake/v1/extracts", post(upload))
+        .route("/intake/", get(upload_page))
+        .route("/assets/intake.js", get(upload_script))
+}
+
+/// The provider's upload page: the credential, the format and the archive; the script sends it.
+async fn upload_page(headers: HeaderMap) -> axum::response::Html<String> {
+    use crate::i18n::{Lang, T};
+    let lang = Lang::of(&headers);
+    let body = maud::html! {
+        p { (lang.t(T::UploadHelp)) }
+        form.card #upload data-sending=(lang.t(T::Sending)) data-done=(lang.t(T::UploadDone)) data-again=(lang.t(T::AlreadyReceived)) {
+            label { span { (lang.t(T::Credential)) } input type="password" name="credential" autocomplete="off" required; }
+            label { span { (lang.t(T::Format)) } select name="format" {
+                option value="ssmix2" { "SS-MIX2" } option value="fhir" { "FHIR (JP Core)" } option value="csv" { "CSV" }
+            } }
+            label { span { (lang.t(T::Archive)) } input type="file" name="extract" accept=".tar,application/x-tar" required; }
+            button type="submit" { (lang.t(T::Upload)) }
+        }
+        p #upload-result aria-live="polite" {}
+        script src="/assets/intake.js" {}
+    };
+    axum::response::Html(crate::ui::layout(lang, None, lang.t(T::UploadTitle), "", body).into_string())
+}
+
+async fn upload_script() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], include_str!("../assets/intake.js"))
 }
 
 pub(crate) fn release_routes() -> Router<Arc<ServerState>> {
@@ -43,6 +70,7 @@ pub(crate) fn release_routes() -> Router<Arc<ServerState>> {
 
 #[derive(Deserialize)]
 struct UploadQuery {
+    #[serde(default)]
     format: String,
 }
 
@@ -62,10 +90,14 @@ impl Drop for Cleanup {
 
 async fn upload(
     State(state): State<Arc<ServerState>>,
-    Query(query): Query<UploadQuery>,
-    headers: HeaderMap,
-    body: Body,
+    request: axum::extract::Request,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    // Each attempt counts against the sender's address, so bad credentials cannot flood the audit log.
+    state.limiter.attempt(&[format!("intake:{}", crate::session::client_address(&parts))])?;
+    let query: UploadQuery = serde_urlencoded::from_str(parts.uri.query().unwrap_or_default())
+        .map_err(|_| bad("the query: give format=ssmix2, fhir or csv"))?;
     let format = match query.format.as_str() {
         "ssmix2" => IngestFormat::Ssmix2,
         "fhir" => IngestFormat::Fhir,
@@ -89,7 +121,9 @@ async fn upload(
     // Stream the body to the inbox, a chunk at a time.
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let inbox = state.app.data_dir().join("inbox");
-    tokio::fs::create_dir_all(&inbox).await.map_err(|error| bad(&format!("creating the inbox: {error}")))?;
+    tokio::fs::create_dir_all(&inbox)
+        .await
+        .map_err(|error| failed(&format!("creating the inbox: {error}")))?;
     let name = format!(
         "{}-{}-{}",
         principal.provider(),
@@ -100,7 +134,7 @@ async fn upload(
     let archive_guard = Cleanup(archive.clone());
     let mut file = tokio::fs::File::create(&archive)
         .await
-        .map_err(|error| bad(&format!("writing the inbox: {error}")))?;
+        .map_err(|error| failed(&format!("writing the inbox: {error}")))?;
     let mut body = body;
     let mut received: u64 = 0;
     while let Some(frame) = body.frame().await {
@@ -109,12 +143,15 @@ async fn upload(
         if let Ok(data) = frame.into_data() {
             received += data.len() as u64;
             if received > state.max_upload_bytes {
-                return Err(bad(&format!("the upload is larger than {} bytes", state.max_upload_bytes)));
+                return Err(ApiError::TooLarge(format!(
+                    "the upload is larger than {} bytes",
+                    state.max_upload_bytes
+                )));
             }
-            file.write_all(&data).await.map_err(|error| bad(&format!("writing the inbox: {error}")))?;
+            file.write_all(&data).await.map_err(|error| failed(&format!("writing the inbox: {error}")))?;
         }
     }
-    file.sync_all().await.map_err(|error| bad(&format!("writing the inbox: {error}")))?;
+    file.sync_all().await.map_err(|error| failed(&format!("writing the inbox: {error}")))?;
     drop(file);
     if received == 0 {
         return Err(bad("the upload is empty: send the extract as one tar archive"));
@@ -124,11 +161,7 @@ async fn upload(
     let outcome = crate::blocking(move || {
         let folder = inbox.join(&name);
         let _folder_guard = Cleanup(folder.clone());
-        let unpacked = std::fs::File::open(&archive)
-            .and_then(|archive| tar::Archive::new(std::io::BufReader::new(archive)).unpack(&folder));
-        if let Err(error) = unpacked {
-            return Err(ApiError::BadRequest(format!("the upload is not a readable tar archive: {error}")));
-        }
+        unpack(&archive, &folder)?;
         drop(archive_guard);
         app.receive_extract(&principal, format, &folder).map_err(ApiError::from)
     })
@@ -145,6 +178,51 @@ async fn upload(
     })))
 }
 
+/// Unpacks the uploaded archive into `folder`: regular files and folders only (no links, devices or
+/// sparse entries, which could make intake read outside the folder or far more than was sent), each path
+/// inside the folder, and no more bytes in all than the archive held.
+fn unpack(archive: &std::path::Path, folder: &std::path::Path) -> Result<(), ApiError> {
+    let refuse =
+        |what: &str| ApiError::BadRequest(format!("the upload is not a tar archive kiban accepts: {what}"));
+    let limit =
+        std::fs::metadata(archive).map_err(|error| failed(&format!("reading the inbox: {error}")))?.len();
+    let file =
+        std::fs::File::open(archive).map_err(|error| failed(&format!("reading the inbox: {error}")))?;
+    std::fs::create_dir_all(folder).map_err(|error| failed(&format!("writing the inbox: {error}")))?;
+    let mut tar = tar::Archive::new(std::io::BufReader::new(file));
+    let mut total: u64 = 0;
+    for (n, entry) in tar.entries().map_err(|_| refuse("unreadable"))?.enumerate() {
+        let mut entry = entry.map_err(|_| refuse(&format!("entry {} is unreadable", n + 1)))?;
+        let kind = entry.header().entry_type();
+        if !(kind.is_file() || kind.is_dir()) {
+            return Err(refuse(&format!(
+                "entry {} is neither a file nor a folder (links and devices are refused)",
+                n + 1
+            )));
+        }
+        total = total.saturating_add(entry.size());
+        if total > limit {
+            return Err(refuse("its entries claim more bytes than were sent"));
+        }
+        // `unpack_in` refuses paths that leave the folder (`..`, absolute paths).
+        let inside =
+            entry.unpack_in(folder).map_err(|_| refuse(&format!("entry {} could not be written", n + 1)))?;
+        if !inside {
+            return Err(refuse(&format!("entry {} leaves the archive's folder", n + 1)));
+        }
+    }
+    Ok(())
+}
+
+/// A failure of the server's own (its disk), not of the request.
+fn failed(message: &str) -> ApiError {
+    tracing::error!(message, "intake failed");
+    ApiError::Service(kiban_service::ServiceError::new(
+        kiban_service::ErrorCode::Failed,
+        "the server could not store the upload; nothing was kept: try again later",
+    ))
+}
+
 async fn packages(
     State(state): State<Arc<ServerState>>,
     authed: Authed,
@@ -152,7 +230,13 @@ async fn packages(
     let Response::Packages(handovers) = execute(&state, authed.session, Request::PackageList).await? else {
         return Err(ApiError::NotFound);
     };
-    Ok(Json(serde_json::Value::Array(
+    // Reading the manifests is file I/O: off the async workers.
+    let listing = crate::blocking(move || package_listing(handovers)).await?;
+    Ok(Json(listing))
+}
+
+fn package_listing(handovers: Vec<kiban_store::Handover>) -> serde_json::Value {
+    serde_json::Value::Array(
         handovers
             .into_iter()
             .map(|handover| {
@@ -174,7 +258,7 @@ async fn packages(
                 })
             })
             .collect(),
-    )))
+    )
 }
 
 async fn download(

@@ -98,13 +98,16 @@ pub(crate) fn link(ctx: &Ctx, args: &LinkRequest) -> Result<LinkOutcome> {
     let cluster_of = apply_decisions(&persons, &linkage.cluster_of, &decisions);
     let n_persons = cluster_of.iter().collect::<std::collections::HashSet<_>>().len();
     let decided: std::collections::HashSet<&str> = decisions.iter().map(|d| d.pair_id.as_str()).collect();
-    let queue: Vec<ReviewItem> = linkage
+    let mut queue: Vec<ReviewItem> = linkage
         .review
         .iter()
         .filter(|pair| cluster_of[pair.a] != cluster_of[pair.b])
         .map(|pair| review_item(persons[pair.a], persons[pair.b], pair))
         .filter(|item| !decided.contains(item.pair_id.as_str()))
         .collect();
+    // A pair decided to be two persons that ended in one cluster anyway (linked through other records, or
+    // by another decision) goes back to the queue, saying so, instead of being overruled silently.
+    queue.extend(conflicting_decisions(&persons, &cluster_of, &decisions));
 
     let mut first_member: HashMap<u32, usize> = HashMap::new();
     for (idx, cluster) in cluster_of.iter().enumerate() {
@@ -170,6 +173,36 @@ fn apply_decisions(
     cluster_of.iter().map(|cluster| root(&mut parent, *cluster)).collect()
 }
 
+/// The pairs decided to be different persons whose records are nonetheless in one cluster.
+fn conflicting_decisions(
+    persons: &[&IdentifiedPerson],
+    cluster_of: &[u32],
+    decisions: &[ReviewDecision],
+) -> Vec<ReviewItem> {
+    let index: HashMap<(&str, &str), usize> = persons
+        .iter()
+        .enumerate()
+        .map(|(idx, person)| ((person.provider.as_str(), person.local_id.as_str()), idx))
+        .collect();
+    decisions
+        .iter()
+        .filter(|decision| !decision.same_person)
+        .filter(|decision| {
+            let a = index.get(&(decision.a.provider.as_str(), decision.a.local_id.as_str()));
+            let b = index.get(&(decision.b.provider.as_str(), decision.b.local_id.as_str()));
+            matches!((a, b), (Some(a), Some(b)) if cluster_of[*a] == cluster_of[*b])
+        })
+        .map(|decision| ReviewItem {
+            pair_id: decision.pair_id.clone(),
+            a: decision.a.clone(),
+            b: decision.b.clone(),
+            score: 0.0,
+            agreement: String::new(),
+            reason: "DecidedDifferentButLinked".to_owned(),
+        })
+        .collect()
+}
+
 /// A queued pair: an opaque ID (SHA-256 of the two record keys, in order), the fields' agreement and why
 /// linkage left it to a person. No patient value.
 fn review_item(a: &IdentifiedPerson, b: &IdentifiedPerson, pair: &kiban_linkage::ReviewPair) -> ReviewItem {
@@ -212,11 +245,20 @@ fn review_item(a: &IdentifiedPerson, b: &IdentifiedPerson, pair: &kiban_linkage:
     }
 }
 
+const MAX_REASON_CHARS: usize = 200;
+
 /// Records a reviewer's decision on a queued pair (applied by the next linkage run), audited by the pair's
 /// opaque ID.
 pub(crate) fn decide(ctx: &Ctx, pair_id: &str, same_person: bool, reason: &str) -> Result<ReviewDecision> {
     if reason.trim().is_empty() {
         crate::error::refuse!(InvalidRequest, "give the reason for the decision");
+    }
+    // The reason is for the record, not for patient details: kept short.
+    if reason.trim().chars().count() > MAX_REASON_CHARS {
+        crate::error::refuse!(
+            InvalidRequest,
+            "keep the reason within {MAX_REASON_CHARS} characters (no patient details)"
+        );
     }
     let verdict = if same_person { "same person" } else { "different persons" };
     let event = ctx.event(

@@ -271,7 +271,7 @@ fn run(ctx: &crate::app::Ctx<'_>, session: &Session, request: Request) -> anyhow
         Request::ReleaseHandover { release_id, recipient } => {
             Response::HandedOver(zones::hand_over(ctx, &release_id, &recipient)?)
         }
-        Request::PackageList => Response::Packages(ctx.store.handovers_to(session.user())?),
+        Request::PackageList => Response::Packages(zones::packages(ctx, session)?),
         Request::PackageFile { release_id, path } => {
             Response::PackageFile(zones::package_file(ctx, session, &release_id, &path)?)
         }

@@ -96,6 +96,17 @@ pub(crate) fn hand_over(ctx: &Ctx, release_id: &str, recipient: &str) -> Result<
     Ok(ctx.store.record_handover(release_id, recipient, &dir.display().to_string(), event)?)
 }
 
+/// The releases handed over to the session's user, but those deleted since.
+pub(crate) fn packages(ctx: &Ctx, session: &Session) -> Result<Vec<Handover>> {
+    let mut kept = Vec::new();
+    for handover in ctx.store.handovers_to(session.user())? {
+        if !ctx.store.is_deleted(&ObjectRef::Release(handover.release_id.clone()).to_string())? {
+            kept.push(handover);
+        }
+    }
+    Ok(kept)
+}
+
 /// The file `path` of the release `release_id` handed over to the session's user: only a file the
 /// handover's manifest names (or the manifest and report themselves), inside the handover folder.
 pub(crate) fn package_file(ctx: &Ctx, session: &Session, release_id: &str, path: &str) -> Result<PathBuf> {

@@ -1,4 +1,5 @@
-//! The staff UI in a real headless Chromium, in both languages: add a user who enrolls in the browser,
+//! The UI in a real headless Chromium, in both languages: a provider sends an extract through the intake
+//! zone's page; add a user who enrolls in the browser,
 //! sign in with a TOTP code, record an
 //! opt-out and print its notice, run linkage and decide a pair of its review queue, make a release and read its report, verify the audit log.
 //! `KIBAN_SCREENSHOTS=DIR` keeps a screenshot of each step there.
@@ -26,6 +27,46 @@ fn sign_out(browser: &Browser) {
     browser.find("#login");
 }
 
+/// A FHIR provider registered and published, its upload credential, and its extract as a tar file.
+fn upload_fixture(server: &TestServer) -> (String, std::path::PathBuf, tempfile::TempDir) {
+    let temporary = tempfile::tempdir().unwrap();
+    let folder = temporary.path().to_owned();
+    let reference_date = chrono::NaiveDate::from_ymd_opt(2026, 4, 1).unwrap();
+    let cohort = folder.join("cohort");
+    let request = kiban_service::SynthRequest {
+        patients: 40,
+        providers: 1,
+        seed: 13,
+        format: kiban_synth::OutputFormat::Fhir,
+        reference_date,
+        out: cohort.clone(),
+    };
+    kiban_service::synth(&request, false).unwrap();
+    let providers = std::fs::read_to_string(cohort.join("providers.csv")).unwrap();
+    let code = providers.lines().nth(1).unwrap().split(',').next().unwrap().to_owned();
+    let desk = server.add_account("upload-desk", &["intake-operator"]);
+    let desk = crate::sign_in(&server.app, &desk.name, &desk.password, &desk.totp);
+    let register = kiban_service::Request::ProviderAdd(kiban_service::ProviderRequest {
+        code: code.clone(),
+        name: "Upload Clinic".to_owned(),
+        address: "Chiba".to_owned(),
+        notified_on: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+        published_on: Some(chrono::NaiveDate::from_ymd_opt(2026, 1, 20).unwrap()),
+    });
+    server.app.execute(&desk, register).unwrap();
+    let issue = kiban_service::Request::ProviderCredentialIssue { provider: code.clone() };
+    let kiban_service::Response::ProviderCredential { token, .. } =
+        server.app.execute(&server.root, issue).unwrap()
+    else {
+        panic!("a credential")
+    };
+    let archive = folder.join("extract.tar");
+    let mut builder = tar::Builder::new(std::fs::File::create(&archive).unwrap());
+    builder.append_dir_all(".", cohort.join(&code)).unwrap();
+    builder.finish().unwrap();
+    (token.expose_secret().to_owned(), archive, temporary)
+}
+
 fn shot(browser: &Browser, name: &str) {
     if let Some(dir) = std::env::var_os("KIBAN_SCREENSHOTS") {
         browser.screenshot(&std::path::Path::new(&dir).join(format!("{name}.png")));
@@ -47,6 +88,9 @@ fn staff_work_through_the_ui_in_japanese_and_in_english() {
     let auditor = server.add_account("kansa", &["auditor"]);
     let admin = server.add_account("kanri", &["security-admin"]);
 
+    // A provider with its own upload credential and an extract packed as one tar archive.
+    let (credential, archive, _folder) = upload_fixture(&server);
+
     for (round, lang) in ["ja", "en"].into_iter().enumerate() {
         browser.goto(&format!("{}/login", server.base));
         if browser.attribute("html", "lang") != lang {
@@ -58,6 +102,22 @@ fn staff_work_through_the_ui_in_japanese_and_in_english() {
             _ => ("Sign in", "Done", "verify"),
         };
         assert_eq!(browser.text("#login button[type=submit]"), sign_in_text);
+
+        // The provider sends its extract through the intake zone's page (the second time it is recognized).
+        browser.goto(&format!("{}/intake/", server.base));
+        browser.type_into("#upload input[name=credential]", &credential);
+        browser.click("#upload select[name=format] option[value=fhir]");
+        browser.choose_file("#upload input[name=extract]", &archive);
+        browser.click("#upload button[type=submit]");
+        let batch = browser.attribute("#upload-result[data-batch]", "data-batch");
+        assert!(batch.parse::<u64>().is_ok(), "a batch number: {batch}");
+        let answer = browser.text("#upload-result");
+        assert_eq!(
+            answer.contains(if lang == "ja" { "受領済み" } else { "already received" }),
+            round == 1,
+            "{answer}"
+        );
+        shot(&browser, &format!("{lang}-intake-upload"));
 
         // The security administrator adds a user, who enrolls in the browser and signs in with the
         // authenticator secret shown once.

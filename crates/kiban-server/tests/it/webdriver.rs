@@ -155,6 +155,16 @@ impl Browser {
         self.call("POST", &format!("/element/{element}/value"), Some(json!({ "text": text })));
     }
 
+    /// Chooses `path` in the file input `css`.
+    pub(crate) fn choose_file(&self, css: &str, path: &std::path::Path) {
+        let element = self.find(css);
+        self.call(
+            "POST",
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": path.display().to_string() })),
+        );
+    }
+
     pub(crate) fn click(&self, css: &str) {
         let element = self.find(css);
         self.call("POST", &format!("/element/{element}/click"), None);

@@ -105,6 +105,19 @@ fn a_provider_uploads_an_extract_with_its_own_credential_and_nothing_else_gets_i
     assert_eq!((status, code_of(&body).as_str()), (401, "unauthenticated"), "{body}");
     let (status, body) = upload(&token, b"not a tar archive at all");
     assert_eq!(status, 400, "{body}");
+    // An archive with a link (here to a system file) is refused whole: intake reads only what was sent.
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Symlink);
+    header.set_size(0);
+    header.set_mode(0o777);
+    builder.append_link(&mut header, "Patient.ndjson", "/etc/passwd").unwrap();
+    let (status, body) = upload(&token, &builder.into_inner().unwrap());
+    assert_eq!((status, code_of(&body).as_str()), (400, "bad_request"), "{body}");
+    assert!(!body.contains("inbox"), "no server path in the answer: {body}");
+    // A format the intake does not know, or none, is a clear error in JSON.
+    let response = agent.post(&format!("{}/intake/v1/extracts", server.base)).send(&archive[..]).unwrap();
+    assert_eq!(response.status().as_u16(), 400);
     let (status, body) = upload(&token, &archive);
     assert_eq!(status, 200, "{body}");
     let outcome: serde_json::Value = serde_json::from_str(&body).unwrap();
