@@ -191,5 +191,8 @@ texts! {
     Sending => "送信中…", "Sending…";
     UploadDone => "受領しました：バッチ {batch}、{persons} 人、隔離 {quarantined} 件。", "Received: batch {batch}, {persons} persons, {quarantined} quarantined.";
     AlreadyReceived => "（受領済みの抽出データです。重複して保存はしません）", "(already received: nothing was stored twice)";
+    SetRoles => "役割を変更", "Set roles";
+    IdentityCheck => "本人確認の方法", "How identity was checked";
+    Reset => "再登録させる", "Reset";
     YourSections => "利用できる機能", "What you can do";
 }

@@ -43,6 +43,8 @@ pub(crate) fn routes() -> Router<Arc<ServerState>> {
         .route("/users", get(users).post(user_add))
         .route("/users/{name}/lock", post(user_lock))
         .route("/users/{name}/unlock", post(user_unlock))
+        .route("/users/{name}/roles", post(user_roles))
+        .route("/users/{name}/reset", post(user_reset))
         .route("/keys", get(keys))
         .route("/keys/provider-credential", post(provider_credential))
         .route("/optouts", get(optouts).post(optout_add))
@@ -860,6 +862,16 @@ async fn users_page(
                                 input type="text" name="reason" placeholder=(lang.t(T::Reason)) required;
                                 button.quiet type="submit" { (lang.t(text)) }
                             }
+                            form.inline method="post" action={ "/users/" (user.name) "/roles" } {
+                                (csrf_input(page))
+                                input type="text" name="roles" value=(user.roles.join(",")) required;
+                                button.quiet type="submit" { (lang.t(T::SetRoles)) }
+                            }
+                            form.inline method="post" action={ "/users/" (user.name) "/reset" } {
+                                (csrf_input(page))
+                                input type="text" name="identity_check" placeholder=(lang.t(T::IdentityCheck)) required;
+                                button.quiet type="submit" { (lang.t(T::Reset)) }
+                            }
                         }
                     } @else if admin { td {} }
                 }
@@ -897,15 +909,7 @@ async fn user_add(
     let Response::EnrollmentToken(token) = form.page.run(&state, request).await? else {
         return Err(form.page.fail(ApiError::NotFound));
     };
-    let lang = form.page.lang;
-    let notice = html! {
-        div.ok {
-            p { (token.user) ": " (lang.t(T::EnrollmentToken)) }
-            p { span.secret #enrollment-token { (token.token.expose_secret()) } }
-            p.muted { (token.expires_at.format("%Y-%m-%d %H:%M UTC")) }
-        }
-    };
-    users_page(&state, &form.page, Some(notice)).await
+    users_page(&state, &form.page, Some(enrollment_notice(form.page.lang, &token))).await
 }
 
 async fn user_lock(
@@ -924,6 +928,50 @@ async fn user_unlock(
 ) -> Result<Redirect, PageError> {
     form.page.run(&state, ServiceRequest::UserUnlock { name, reason: form.form.reason.clone() }).await?;
     Ok(Redirect::to("/users"))
+}
+
+#[derive(Deserialize)]
+struct RolesForm {
+    roles: String,
+}
+
+async fn user_roles(
+    State(state): State<Arc<ServerState>>,
+    Path(name): Path<String>,
+    form: PageForm<RolesForm>,
+) -> Result<Redirect, PageError> {
+    form.page
+        .run(&state, ServiceRequest::UserRoles { name, roles: api::split_roles(&form.form.roles) })
+        .await?;
+    Ok(Redirect::to("/users"))
+}
+
+#[derive(Deserialize)]
+struct ResetForm {
+    identity_check: String,
+}
+
+/// A reset gives a new enrollment token, shown once (the user sets a new password with it).
+async fn user_reset(
+    State(state): State<Arc<ServerState>>,
+    Path(name): Path<String>,
+    form: PageForm<ResetForm>,
+) -> Result<Html<String>, PageError> {
+    let request = ServiceRequest::UserReset { name, identity_check: form.form.identity_check.clone() };
+    let Response::EnrollmentToken(token) = form.page.run(&state, request).await? else {
+        return Err(form.page.fail(ApiError::NotFound));
+    };
+    users_page(&state, &form.page, Some(enrollment_notice(form.page.lang, &token))).await
+}
+
+fn enrollment_notice(lang: Lang, token: &kiban_service::EnrollmentToken) -> Markup {
+    html! {
+        div.ok {
+            p { (token.user) ": " (lang.t(T::EnrollmentToken)) }
+            p { span.secret #enrollment-token { (token.token.expose_secret()) } }
+            p.muted { (token.expires_at.format("%Y-%m-%d %H:%M UTC")) }
+        }
+    }
 }
 
 async fn keys(State(state): State<Arc<ServerState>>, page: Page) -> Result<Html<String>, PageError> {

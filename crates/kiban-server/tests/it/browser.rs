@@ -128,6 +128,19 @@ fn staff_work_through_the_ui_in_japanese_and_in_english() {
         browser.click("#user-form button[type=submit]");
         let token = browser.text("#enrollment-token");
         assert!(token.starts_with("kiban_"), "an enrollment token");
+        // The administrator gives the new account a second role.
+        let roles_form = format!("form[action='/users/{newcomer}/roles']");
+        browser.type_into(&format!("{roles_form} input[name=roles]"), "intake-operator,reviewer");
+        browser.click(&format!("{roles_form} button"));
+        let changed = (0..100).any(|_| {
+            let done = server.roles_of(&newcomer) == ["intake-operator", "reviewer"];
+            if !done {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            done
+        });
+        assert!(changed, "the roles set in the page are the account's: {:?}", server.roles_of(&newcomer));
+        browser.find("#users");
         sign_out(&browser);
         browser.goto(&format!("{}/enroll", server.base));
         browser.type_into("#enroll input[name=user]", &newcomer);

@@ -173,6 +173,14 @@ impl TestServer {
         self.app.execute(&self.root, request).unwrap();
     }
 
+    /// The roles of `name`'s account.
+    pub(crate) fn roles_of(&self, name: &str) -> Vec<String> {
+        let Response::Users(users) = self.app.execute(&self.root, Request::UserList).unwrap() else {
+            panic!("user list answers with users")
+        };
+        users.into_iter().find(|user| user.name == name).map(|user| user.roles).unwrap_or_default()
+    }
+
     /// Whether `name`'s account is locked.
     pub(crate) fn is_locked(&self, name: &str) -> bool {
         let Response::Users(users) = self.app.execute(&self.root, Request::UserList).unwrap() else {
