@@ -716,22 +716,9 @@ pub(crate) fn to_json(response: Response) -> Value {
             "n_checkpoints": verified.n_checkpoints,
             "public_key": verified.public_key,
         }),
-        Response::AuditEntries(entries) => Value::Array(
-            entries
-                .into_iter()
-                .map(|entry| {
-                    json!({
-                        "seq": entry.seq,
-                        "at": entry.event.at.to_rfc3339(),
-                        "actor": entry.event.actor,
-                        "action": entry.event.action,
-                        "object": entry.event.object,
-                        "outcome": entry.event.outcome.name(),
-                        "detail": entry.event.detail,
-                    })
-                })
-                .collect(),
-        ),
+        Response::AuditEntries(entries) => {
+            Value::Array(entries.iter().map(kiban_service::audit_entry_json).collect())
+        }
         Response::EnrollmentToken(token) => json!({
             "user": token.user,
             "enrollment_token": token.token.expose_secret(),

@@ -187,6 +187,22 @@ pub(crate) fn export_ledger(ctx: &Ctx) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// An audit entry as JSON, with the hashes that chain it: the form of the export file and of the HTTP API
+/// (a boundary: auditors' tools read it).
+pub fn audit_entry_json(entry: &kiban_audit::AuditEntry) -> serde_json::Value {
+    serde_json::json!({
+        "seq": entry.seq,
+        "at": entry.event.at.to_rfc3339(),
+        "actor": entry.event.actor,
+        "action": entry.event.action,
+        "object": entry.event.object,
+        "outcome": entry.event.outcome.name(),
+        "detail": entry.event.detail,
+        "prev_hash": hex::encode(entry.prev_hash),
+        "hash": entry.hash_hex(),
+    })
+}
+
 /// Writes the audit log as JSON lines to `{data_dir}/exports/audit.jsonl` and returns the path.
 pub(crate) fn export_audit(ctx: &Ctx) -> Result<PathBuf> {
     let path = exports_dir(ctx)?.join("audit.jsonl");
@@ -194,18 +210,7 @@ pub(crate) fn export_audit(ctx: &Ctx) -> Result<PathBuf> {
         std::fs::File::create(&path).with_context(|| format!("writing {}", path.display()))?,
     );
     for entry in ctx.store.audit_entries()? {
-        let line = serde_json::json!({
-            "seq": entry.seq,
-            "at": entry.event.at.to_rfc3339(),
-            "actor": entry.event.actor,
-            "action": entry.event.action,
-            "object": entry.event.object,
-            "outcome": entry.event.outcome.name(),
-            "detail": entry.event.detail,
-            "prev_hash": hex::encode(entry.prev_hash),
-            "hash": entry.hash_hex(),
-        });
-        writeln!(file, "{line}")?;
+        writeln!(file, "{}", audit_entry_json(&entry))?;
     }
     file.flush()?;
     Ok(path)

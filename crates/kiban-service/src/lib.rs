@@ -35,7 +35,7 @@ mod synth;
 mod zones;
 
 pub use app::App;
-pub use audit::{AuditFilter, AuditVerified, KeyStatus, UserSummary};
+pub use audit::{AuditFilter, AuditVerified, KeyStatus, UserSummary, audit_entry_json};
 pub use audit_ref::{AuditAction, ObjectRef};
 pub use demo::{DemoLogin, DemoOutcome, DemoRequest};
 pub use error::{ErrorCode, ServiceError};

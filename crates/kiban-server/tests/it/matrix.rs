@@ -170,6 +170,15 @@ fn every_endpoint_answers_every_role_as_the_grid_says_and_each_refusal_is_audite
         })
         .count();
     assert!(refusals >= n_refused, "{refusals} refusals audited for {n_refused} refused requests");
+    // The audit log over the API carries each entry's chain hashes, as the export file does.
+    let auditor = ROLES.iter().position(|(_, role)| *role == "auditor").unwrap();
+    let (status, entries) = clients[auditor].get("/api/v1/audit");
+    assert_eq!(status, 200);
+    let entries: Vec<Value> = serde_json::from_str(&entries).unwrap();
+    let (first, last) = (&entries[0], &entries[entries.len() - 1]);
+    assert_eq!(first["seq"], 1);
+    assert_eq!(last["hash"].as_str().unwrap().len(), 64);
+    assert_eq!(entries[entries.len() - 2]["hash"], last["prev_hash"], "entries chain");
 }
 
 #[test]

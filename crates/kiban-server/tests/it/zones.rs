@@ -101,7 +101,9 @@ fn a_provider_uploads_an_extract_with_its_own_credential_and_nothing_else_gets_i
         (response.status().as_u16(), response.body_mut().read_to_string().unwrap())
     };
 
-    let (status, body) = upload(&format!("kiban_prov_{}", "0".repeat(64)), &archive);
+    // Requests refused before their body is read get a small body: the server answers and closes at once,
+    // and a large body still being sent would meet a closed connection.
+    let (status, body) = upload(&format!("kiban_prov_{}", "0".repeat(64)), b"x");
     assert_eq!((status, code_of(&body).as_str()), (401, "unauthenticated"), "{body}");
     let (status, body) = upload(&token, b"not a tar archive at all");
     assert_eq!(status, 400, "{body}");
@@ -116,7 +118,7 @@ fn a_provider_uploads_an_extract_with_its_own_credential_and_nothing_else_gets_i
     assert_eq!((status, code_of(&body).as_str()), (400, "bad_request"), "{body}");
     assert!(!body.contains("inbox"), "no server path in the answer: {body}");
     // A format the intake does not know, or none, is a clear error in JSON.
-    let response = agent.post(&format!("{}/intake/v1/extracts", server.base)).send(&archive[..]).unwrap();
+    let response = agent.post(&format!("{}/intake/v1/extracts", server.base)).send(&b"x"[..]).unwrap();
     assert_eq!(response.status().as_u16(), 400);
     let (status, body) = upload(&token, &archive);
     assert_eq!(status, 200, "{body}");
@@ -137,7 +139,7 @@ fn a_provider_uploads_an_extract_with_its_own_credential_and_nothing_else_gets_i
     let (status, body) = upload(&token, &archive);
     assert!(status == 200 && body.contains("\"already_received\":true"), "{body}");
     server.app.execute(&server.root, Request::ProviderCredentialRevoke { provider: code.clone() }).unwrap();
-    let (status, _) = upload(&token, &archive);
+    let (status, _) = upload(&token, b"x");
     assert_eq!(status, 401);
     let refused = server
         .audit()
