@@ -141,17 +141,22 @@ pub(crate) fn link(ctx: &Ctx, args: &LinkRequest) -> Result<LinkOutcome> {
     Ok(LinkOutcome { n_records: records.len(), n_persons, n_review: queue.len(), quality })
 }
 
+/// Each record's position, by provider and local patient ID.
+fn record_index<'a>(persons: &[&'a IdentifiedPerson]) -> HashMap<(&'a str, &'a str), usize> {
+    persons
+        .iter()
+        .enumerate()
+        .map(|(idx, person)| ((person.provider.as_str(), person.local_id.as_str()), idx))
+        .collect()
+}
+
 /// `cluster_of` with the clusters of every pair decided to be one person joined (union-find over clusters).
 fn apply_decisions(
     persons: &[&IdentifiedPerson],
     cluster_of: &[u32],
     decisions: &[ReviewDecision],
 ) -> Vec<u32> {
-    let index: HashMap<(&str, &str), usize> = persons
-        .iter()
-        .enumerate()
-        .map(|(idx, person)| ((person.provider.as_str(), person.local_id.as_str()), idx))
-        .collect();
+    let index = record_index(persons);
     let n_clusters = cluster_of.iter().max().map_or(0, |max| *max as usize + 1);
     let mut parent: Vec<u32> = (0..n_clusters as u32).collect();
     fn root(parent: &mut [u32], mut cluster: u32) -> u32 {
@@ -179,11 +184,7 @@ fn conflicting_decisions(
     cluster_of: &[u32],
     decisions: &[ReviewDecision],
 ) -> Vec<ReviewItem> {
-    let index: HashMap<(&str, &str), usize> = persons
-        .iter()
-        .enumerate()
-        .map(|(idx, person)| ((person.provider.as_str(), person.local_id.as_str()), idx))
-        .collect();
+    let index = record_index(persons);
     decisions
         .iter()
         .filter(|decision| !decision.same_person)
@@ -311,4 +312,56 @@ fn read_truth(path: &Path) -> Result<HashMap<(String, String), u64>> {
         truth.insert((provider.to_owned(), patient.to_owned()), person);
     }
     Ok(truth)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(provider: &str, local: &str) -> IdentifiedPerson {
+        IdentifiedPerson::new(ProviderCode::new(provider).unwrap(), LocalPatientId::new(local).unwrap())
+    }
+
+    fn decision(a: &IdentifiedPerson, b: &IdentifiedPerson, same_person: bool) -> ReviewDecision {
+        let key =
+            |p: &IdentifiedPerson| RecordKey { provider: p.provider.clone(), local_id: p.local_id.clone() };
+        ReviewDecision {
+            pair_id: format!("RV-{}-{}", a.local_id.as_str(), b.local_id.as_str()),
+            a: key(a),
+            b: key(b),
+            same_person,
+            reason: "test".to_owned(),
+            decided_by: "tester".to_owned(),
+            decided_at: chrono::DateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn same_decisions_join_clusters_transitively_and_overruled_different_ones_come_back() {
+        let records = [
+            person("1310000001", "A"),
+            person("1310000002", "B"),
+            person("1310000003", "C"),
+            person("1310000004", "D"),
+        ];
+        let persons: Vec<&IdentifiedPerson> = records.iter().collect();
+        // Linkage left four persons; A~B and B~C are decided to be one person, A~C to be two.
+        let decisions = [
+            decision(&records[0], &records[1], true),
+            decision(&records[1], &records[2], true),
+            decision(&records[0], &records[2], false),
+        ];
+        let joined = apply_decisions(&persons, &[0, 1, 2, 3], &decisions);
+        assert_eq!(joined[0], joined[1]);
+        assert_eq!(joined[1], joined[2]);
+        assert_ne!(joined[0], joined[3], "D stays alone");
+        // A~C ended in one cluster through B: the "two persons" decision is not silently overruled.
+        let conflicts = conflicting_decisions(&persons, &joined, &decisions);
+        assert_eq!(conflicts.len(), 1);
+        assert_eq!(conflicts[0].pair_id, "RV-A-C");
+        assert_eq!(conflicts[0].reason, "DecidedDifferentButLinked");
+        // A decision about records no longer in the vault changes nothing.
+        let gone = [decision(&person("1310000009", "Z"), &records[3], true)];
+        assert_eq!(apply_decisions(&persons, &[0, 1, 2, 3], &gone), [0, 1, 2, 3]);
+    }
 }
