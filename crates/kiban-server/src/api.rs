@@ -412,6 +412,7 @@ async fn job(
         "state": job.state.name(),
         "started_at": job.started_at.to_rfc3339(),
         "finished_at": job.finished_at.map(|at| at.to_rfc3339()),
+        "step": job.step.map(|(name, number, total)| json!({ "name": name, "number": number, "of": total })),
         "summary": summary,
         "link": link,
         "error": error,

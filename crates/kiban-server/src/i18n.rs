@@ -194,5 +194,6 @@ texts! {
     SetRoles => "役割を変更", "Set roles";
     IdentityCheck => "本人確認の方法", "How identity was checked";
     Reset => "再登録させる", "Reset";
+    Step => "段階", "step";
     YourSections => "利用できる機能", "What you can do";
 }

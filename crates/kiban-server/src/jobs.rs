@@ -44,6 +44,8 @@ pub(crate) struct Job {
     pub(crate) started_at: DateTime<Utc>,
     pub(crate) finished_at: Option<DateTime<Utc>>,
     pub(crate) state: JobState,
+    /// The step the operation last started: its name, number (from 1) and the number of steps.
+    pub(crate) step: Option<(&'static str, usize, usize)>,
 }
 
 #[derive(Default)]
@@ -70,11 +72,18 @@ impl Jobs {
             started_at: app.now(),
             finished_at: None,
             state: JobState::Running,
+            step: None,
         };
         self.lock().insert(id, job);
         let (jobs, app) = (Arc::clone(self), Arc::clone(app));
         tokio::task::spawn_blocking(move || {
-            let state = match app.execute(&session, request) {
+            let observed = Arc::clone(&jobs);
+            let observe = move |name: &'static str, number: usize, total: usize| {
+                if let Some(job) = observed.lock().get_mut(&id) {
+                    job.step = Some((name, number, total));
+                }
+            };
+            let state = match app.execute_observed(&session, request, &observe) {
                 Ok(response) => {
                     let (summary, link) = describe(&response);
                     JobState::Done { summary, link }

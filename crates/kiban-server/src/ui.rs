@@ -670,7 +670,12 @@ async fn job(
         @if running { meta http-equiv="refresh" content="1"; }
         p { (lang.t(T::Action)) ": " (job.kind) " · " (lang.t(T::StartedAt)) ": " (job.started_at.format("%Y-%m-%d %H:%M:%S UTC")) }
         @match &job.state {
-            JobState::Running => p #job-state data-state="running" { (lang.t(T::Running)) " " span.muted { ((page.authed.session.user())) } },
+            JobState::Running => p #job-state data-state="running" {
+                (lang.t(T::Running))
+                @if let Some((name, number, total)) = job.step {
+                    " " (lang.t(T::Step)) " " (number) "/" (total) ": " (name)
+                }
+            },
             JobState::Done { summary, link } => {
                 p.ok #job-state data-state="done" { (lang.t(T::Done)) ": " (summary) }
                 @if let Some(link) = link { p { a #job-link href=(link) { (lang.t(T::Open)) } } }

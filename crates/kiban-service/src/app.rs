@@ -85,7 +85,7 @@ impl App {
 
     /// The context of one operation by `actor`.
     pub(crate) fn as_actor(&self, actor: &str) -> Ctx<'_> {
-        Ctx { app: self, actor: actor.to_owned() }
+        Ctx { app: self, actor: actor.to_owned(), steps: None }
     }
 }
 
@@ -94,7 +94,13 @@ impl App {
 pub(crate) struct Ctx<'a> {
     app: &'a App,
     pub(crate) actor: String,
+    /// Who follows a long operation's steps (a server's job page), if anyone.
+    pub(crate) steps: Option<&'a StepObserver>,
 }
+
+/// Told each step of a long operation as it starts: the step's name, its number (from 1) and how many
+/// there are. Names are fixed texts, never data.
+pub type StepObserver = dyn Fn(&'static str, usize, usize) + Sync;
 
 impl Deref for Ctx<'_> {
     type Target = App;
@@ -104,6 +110,13 @@ impl Deref for Ctx<'_> {
 }
 
 impl Ctx<'_> {
+    /// Tells the observer, if any, that step `number` of `total`, `name`, starts.
+    pub(crate) fn step(&self, name: &'static str, number: usize, total: usize) {
+        if let Some(observer) = self.steps {
+            observer(name, number, total);
+        }
+    }
+
     /// An audit event by this context's actor, now.
     pub(crate) fn event(
         &self,

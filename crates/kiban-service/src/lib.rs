@@ -34,7 +34,7 @@ mod security;
 mod synth;
 mod zones;
 
-pub use app::App;
+pub use app::{App, StepObserver};
 pub use audit::{AuditFilter, AuditVerified, KeyStatus, UserSummary, audit_entry_json};
 pub use audit_ref::{AuditAction, ObjectRef};
 pub use demo::{DemoLogin, DemoOutcome, DemoRequest};

@@ -88,9 +88,11 @@ fn person_id(first: &IdentifiedPerson) -> String {
 /// # Errors
 /// An empty vault, an unreadable truth file, or a store failure.
 pub(crate) fn link(ctx: &Ctx, args: &LinkRequest) -> Result<LinkOutcome> {
+    ctx.step("reading the vault", 1, 3);
     let records = load_vault(ctx)?;
     anyhow::ensure!(!records.is_empty(), "the vault holds no records: ingest a provider's extract first");
     let persons: Vec<&IdentifiedPerson> = records.iter().map(|record| &record.person).collect();
+    ctx.step("linking records to persons", 2, 3);
     let linkage = kiban_linkage::link(&persons, &LinkageConfig::default());
     // The reviewers' decisions: a pair decided to be one person joins its two clusters; every decided
     // pair leaves the queue (a pair linkage left apart stays apart unless decided otherwise).
@@ -128,6 +130,7 @@ pub(crate) fn link(ctx: &Ctx, args: &LinkRequest) -> Result<LinkOutcome> {
         queue.len(),
         decisions.len()
     );
+    ctx.step("storing the links and the review queue", 3, 3);
     ctx.store.replace_person_links(
         &links,
         ctx.event(AuditAction::LinkageReplace, &ObjectRef::PersonLinks, Outcome::Success, detail),

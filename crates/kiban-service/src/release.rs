@@ -66,6 +66,9 @@ impl ReleaseRequest {
     }
 }
 
+/// The steps of a release, as a job page shows them.
+const STEPS: usize = 5;
+
 /// Where a release went.
 #[derive(Debug)]
 pub struct ReleaseOutcome {
@@ -92,6 +95,7 @@ pub struct ReleaseOutcome {
 pub(crate) fn release(ctx: &Ctx, args: &ReleaseRequest) -> Result<ReleaseOutcome> {
     let policy = args.policy();
     // The vault's records held compactly, so a million persons fit in a few GiB (see CompactRecords).
+    ctx.step("reading the vault", 1, STEPS);
     let records = load_vault_compact(ctx)?;
     let person_links = ctx.store.person_links()?;
     let mut grouped = group_by_person(&records, &person_links)?;
@@ -151,6 +155,7 @@ fn make_release(
         );
     }
     let inputs = ProcessInputs { release_date: provided_on, provision_ids: &provision_ids };
+    ctx.step("processing under the policy", 2, STEPS);
     let dataset = match kiban_engine::process_records(records, persons, policy, &keys, &inputs) {
         Ok(dataset) => dataset,
         Err(error) => {
@@ -170,6 +175,7 @@ fn make_release(
     let store_keys = ctx.store.keys()?;
     let data_key = store_keys.keystore.get_or_create(&object, &store_keys.kek)?;
     let at_rest = AtRest::Sealed { key: &data_key, object: &object };
+    ctx.step("writing the sealed files", 3, STEPS);
     let manifest = kiban_release::write_release_at(&dataset, &release_id, &staging, at_rest)
         .with_context(|| format!("writing release {release_id}"))?;
     let summary = dataset.summary();
@@ -183,6 +189,7 @@ fn make_release(
             ("persons excluded by opt-out".to_owned(), n_persons_excluded.to_string()),
         ],
     };
+    ctx.step("measuring the risk on the files", 4, STEPS);
     let report = kiban_release::write_report(&dataset, &manifest, &context, &staging, at_rest)
         .with_context(|| format!("writing the report of release {release_id}"))?;
 
@@ -195,6 +202,7 @@ fn make_release(
         summary.kanon.as_ref().map_or_else(|| "no k-anonymity".to_owned(), |kanon| format!("k={}", kanon.k)),
         manifest.sha256()?
     );
+    ctx.step("recording the ledger line and publishing", 5, STEPS);
     let ledger = ctx.store.record_release(
         &ReleaseRecord {
             release_id: release_id.clone(),

@@ -239,7 +239,30 @@ impl App {
     /// [`ErrorCode::Forbidden`](crate::ErrorCode::Forbidden), [`ErrorCode::PasswordExpired`](crate::ErrorCode::PasswordExpired),
     /// or the operation's own error.
     pub fn execute(&self, session: &Session, request: Request) -> Result<Response, ServiceError> {
-        let ctx = self.as_actor(session.user());
+        self.run_request(session, request, None)
+    }
+
+    /// [`App::execute`], telling `steps` each step of a long operation (linkage, a release) as it starts.
+    ///
+    /// # Errors
+    /// As [`App::execute`].
+    pub fn execute_observed(
+        &self,
+        session: &Session,
+        request: Request,
+        steps: &crate::app::StepObserver,
+    ) -> Result<Response, ServiceError> {
+        self.run_request(session, request, Some(steps))
+    }
+
+    fn run_request(
+        &self,
+        session: &Session,
+        request: Request,
+        steps: Option<&crate::app::StepObserver>,
+    ) -> Result<Response, ServiceError> {
+        let mut ctx = self.as_actor(session.user());
+        ctx.steps = steps;
         let action = request.action();
         crate::security::authorize(&ctx, session, action)?;
         let result = run(&ctx, session, request);

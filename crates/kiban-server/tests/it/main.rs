@@ -463,3 +463,48 @@ fn the_server_speaks_tls_with_a_self_signed_certificate_and_refuses_plain_http_o
         assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o077, 0);
     }
 }
+
+/// Polls a job until it is no longer running (bounded), and returns its last state.
+fn finished_job(client: &Client, id: u64) -> Value {
+    for _ in 0..1200 {
+        let (status, body) = client.get(&format!("/api/v1/jobs/{id}"));
+        assert_eq!(status, 200, "{body}");
+        let job: Value = serde_json::from_str(&body).unwrap();
+        if job["state"] != "running" {
+            return job;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("job {id} still running after two minutes");
+}
+
+#[test]
+fn long_operations_run_as_jobs_that_report_their_steps_to_their_owner_only() {
+    let server = TestServer::start(
+        ServerOptions { login_attempts_per_minute: 1000, ..ServerOptions::default() },
+        Some(120),
+    );
+    let processor = server.add_account("kakou", &["processor"]);
+    let other = server.add_account("kakou2", &["processor"]);
+    let client = server.signed_in(&processor);
+    let (status, body) = client.post("/api/v1/link", &serde_json::json!({}));
+    assert_eq!(status, 202, "{body}");
+    let link: Value = serde_json::from_str(&body).unwrap();
+    let job = finished_job(&client, link["job"].as_u64().unwrap());
+    assert_eq!(job["state"], "done", "{job}");
+    assert_eq!((job["step"]["number"].as_u64(), job["step"]["of"].as_u64()), (Some(3), Some(3)), "{job}");
+
+    let release =
+        serde_json::json!({ "recipient_name": "Job University", "recipient_address": "Sendai", "k": "5" });
+    let (status, body) = client.post("/api/v1/releases", &release);
+    assert_eq!(status, 202, "{body}");
+    let id = serde_json::from_str::<Value>(&body).unwrap()["job"].as_u64().unwrap();
+    let job = finished_job(&client, id);
+    assert_eq!(job["state"], "done", "{job}");
+    assert_eq!((job["step"]["number"].as_u64(), job["step"]["of"].as_u64()), (Some(5), Some(5)), "{job}");
+    assert_eq!(job["link"], "/releases/R0002/report");
+    // Another user does not see it.
+    let stranger = server.signed_in(&other);
+    assert_eq!(stranger.get(&format!("/api/v1/jobs/{id}")).0, 404);
+    assert_eq!(stranger.get("/api/v1/jobs/not-a-number").0, 404);
+}
