@@ -211,6 +211,17 @@ impl Tx<'_> {
         Ok(self.query(operation, sql, params)?.into_iter().next())
     }
 
+    /// The next `id` of `table` (one past the largest): assigned inside the writing transaction, whose lock
+    /// keeps two writers from taking the same one.
+    pub(crate) fn next_id(&self, operation: &'static str, table: &str) -> Result<i64, StoreError> {
+        self.query_one(
+            operation,
+            &format!("SELECT COALESCE(MAX(id), 0) + 1 AS next FROM {table}"),
+            params![],
+        )?
+        .i64("next")
+    }
+
     /// The first row of a query that always returns one (an aggregate, `EXISTS`).
     pub(crate) fn query_one(
         &self,

@@ -216,9 +216,7 @@ impl Store {
                 decided_by: audit.actor.clone(),
                 decided_at: audit.at,
             };
-            let id = tx
-                .query_one(OPERATION, "SELECT COALESCE(MAX(id), 0) + 1 AS next FROM link_review_decisions", params![])?
-                .i64("next")?;
+            let id = tx.next_id(OPERATION, "link_review_decisions")?;
             tx.execute(
                 OPERATION,
                 "INSERT INTO link_review_decisions (id, pair_id, a_provider, a_local_id, b_provider, b_local_id, \

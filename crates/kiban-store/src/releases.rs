@@ -114,9 +114,7 @@ fn insert_state(
     at: DateTime<Utc>,
     operation: &'static str,
 ) -> Result<(), StoreError> {
-    let id = tx
-        .query_one(operation, "SELECT COALESCE(MAX(id), 0) + 1 AS next FROM release_states", params![])?
-        .i64("next")?;
+    let id = tx.next_id(operation, "release_states")?;
     tx.execute(
         operation,
         "INSERT INTO release_states (id, release_id, state, at, actor) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -6,7 +6,7 @@ use kiban_audit::{AuditEntry, AuditEvent};
 use kiban_model::ProviderCode;
 
 use crate::convert::time_text;
-use crate::db::{Row, Tx, params};
+use crate::db::{Row, params};
 use crate::error::StoreError;
 use crate::{Store, audit};
 
@@ -36,11 +36,6 @@ fn handover_from_row(row: &Row) -> Result<Handover, StoreError> {
     })
 }
 
-fn next_id(tx: &Tx<'_>, table: &str, operation: &'static str) -> Result<i64, StoreError> {
-    tx.query_one(operation, &format!("SELECT COALESCE(MAX(id), 0) + 1 AS next FROM {table}"), params![])?
-        .i64("next")
-}
-
 impl Store {
     /// Puts a new upload credential (its SHA-256, hex) in force for `provider`, replacing any earlier one,
     /// or (`token_hash` `None`) revokes the provider's credential; with its audit entry, in one
@@ -66,7 +61,7 @@ impl Store {
             if !registered {
                 return Err(StoreError::ProviderNotRegistered { provider: provider.clone() });
             }
-            let id = next_id(tx, "provider_credentials", OPERATION)?;
+            let id = tx.next_id(OPERATION, "provider_credentials")?;
             tx.execute(
                 OPERATION,
                 "INSERT INTO provider_credentials (id, provider_code, token_hash, issued_at, issued_by) \
@@ -121,7 +116,7 @@ impl Store {
             if !known {
                 return Err(StoreError::UserNotFound { user: recipient_user.to_owned() });
             }
-            let id = next_id(tx, "release_handovers", OPERATION)?;
+            let id = tx.next_id(OPERATION, "release_handovers")?;
             let handover = Handover {
                 id: u64::try_from(id).map_err(|_| StoreError::OutOfRange { what: "handover id" })?,
                 release_id: release_id.to_owned(),
